@@ -1,0 +1,4 @@
+"""dissensus: self-learning product catalog enrichment."""
+
+__version__ = "0.1.0"
+

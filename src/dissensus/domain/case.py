@@ -1,0 +1,58 @@
+"""Cases the supervisor resolves, and its resolutions."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from dissensus.domain.extraction import Evaluation, Extraction
+from dissensus.domain.learning import LearningDraft
+from dissensus.domain.product import Product
+from dissensus.domain.schema import AttributeSpec
+
+__all__ = ["AttributeDispute", "Case", "Resolution"]
+
+
+class AttributeDispute(BaseModel):
+    """Why one attribute went up: the candidate values and what the evaluator said."""
+
+    attribute: str
+    reason: str
+    """``disagreement``, ``rejected`` or ``abstained``."""
+    candidates: dict[str, str | None] = Field(default_factory=dict)
+    """Worker role to the value it proposed."""
+    evaluator: str | None = None
+    """The evaluator's verdict and reason, when it had one."""
+
+
+class Case(BaseModel):
+    """A product whose workers did not settle every attribute."""
+
+    id: str
+    """``run_id:product_id``; learnings cite it as provenance."""
+    product: Product
+    attributes: list[AttributeSpec]
+    disputes: list[AttributeDispute]
+    extractions: list[Extraction]
+    evaluation: Evaluation | None = None
+    learnings_in_prompt: list[str] = Field(default_factory=list)
+
+
+class Resolution(BaseModel):
+    """The supervisor's answer for a case."""
+
+    values: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Final value for each disputed attribute; null when absent from the text.",
+    )
+    confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="How sure the resolution is, 0 to 1."
+    )
+    why_workers_failed: str = Field(
+        default="", max_length=600, description="What the workers lacked or misread."
+    )
+    learnings: list[LearningDraft] = Field(
+        default_factory=list, description="Reusable lessons for later products (may be empty)."
+    )
+    needs_human: bool = Field(
+        default=False, description="True when the evidence cannot settle the case."
+    )

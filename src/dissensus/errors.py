@@ -1,0 +1,77 @@
+"""The one exception tree of dissensus.
+
+Every error raised on purpose by the library derives from :class:`DissensusError`, so a front
+(CLI, web app) can catch one class and print a message that names the thing and the fix::
+
+    DissensusError
+    ├── ConfigError            bad settings, unknown model string, missing optional extra
+    │   └── MissingExtraError  an optional dependency is not installed (names the extra)
+    ├── InputError             a catalog, schema or verified-catalog file cannot be used
+    │   ├── RecordError        one input record is invalid (the run continues without it)
+    │   └── SchemaError        the schema file is malformed, or a category has no entry
+    ├── ModelError             a model call failed for good (transport, refusal, bad output)
+    ├── KnowledgeError         a knowledge-base operation is invalid (unknown id, bad state)
+    ├── StorageError           the database cannot be opened or migrated
+    └── RunError               a run cannot start or resume (e.g. run id reused with other input)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DissensusError",
+    "InputError",
+    "KnowledgeError",
+    "MissingExtraError",
+    "ModelError",
+    "RecordError",
+    "RunError",
+    "SchemaError",
+    "StorageError",
+]
+
+
+class DissensusError(Exception):
+    """Base class: everything dissensus raises on purpose."""
+
+
+class ConfigError(DissensusError):
+    """Settings or a model string cannot be used as given."""
+
+
+class MissingExtraError(ConfigError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+    def __init__(self, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the optional extra {extra!r}: pip install 'dissensus[{extra}]'"
+        )
+        self.extra = extra
+
+
+class InputError(DissensusError):
+    """An input file cannot be used."""
+
+
+class RecordError(InputError):
+    """One input record is invalid; the run reports it and goes on with the others."""
+
+
+class SchemaError(InputError):
+    """The schema is malformed, or a product's category has no schema entry."""
+
+
+class ModelError(DissensusError):
+    """A model call failed for good, after the allowed retries."""
+
+
+class KnowledgeError(DissensusError):
+    """A knowledge-base operation cannot be carried out."""
+
+
+class StorageError(DissensusError):
+    """The database cannot be opened, migrated or written."""
+
+
+class RunError(DissensusError):
+    """A run cannot start or resume."""
