@@ -1,0 +1,50 @@
+"""Shared CLI plumbing: one console, one way to report errors, one way to open storage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from dissensus.config import Settings
+from dissensus.errors import DissensusError
+from dissensus.storage import Database
+
+__all__ = ["console", "err_console", "friendly_errors", "open_database"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn library errors into one red line and exit code 2 instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except DissensusError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from exc
+
+    return wrapper
+
+
+def open_database(settings: Settings) -> Database:
+    """Open (and migrate) the database the settings point at."""
+    db = Database(settings.database_url, home=settings.home)
+    db.migrate()
+    return db
+
+
+@contextmanager
+def settings_from(config: Path | None, **overrides: object) -> Iterator[Settings]:
+    yield Settings.load(config, **overrides)

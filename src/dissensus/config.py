@@ -1,0 +1,121 @@
+"""Settings for a run: which models play which role, the consensus policy, budgets, storage.
+
+Settings come from (lowest to highest precedence) the defaults below, a YAML file
+(``--config dissensus.yaml``), environment variables (``DISSENSUS_HOME``,
+``DISSENSUS_DATABASE_URL``) and CLI options. The defaults are the embedded profile: two small
+local GGUF models and SQLite, so a new user needs no account and no network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from dissensus.errors import ConfigError
+
+__all__ = ["GeneratorConfig", "Settings", "default_home"]
+
+DEFAULT_GENERATORS = ("local:gemma3-270m", "local:smollm2-135m")
+
+
+def default_home() -> Path:
+    """``$DISSENSUS_HOME`` or ``~/.dissensus``: where the database and model cache live."""
+    return Path(os.environ.get("DISSENSUS_HOME") or Path.home() / ".dissensus")
+
+
+class GeneratorConfig(BaseModel):
+    """One generator worker."""
+
+    model: str
+    """Model string (``local:gemma3-270m``, ``openai:gpt-4o-mini``, ``scripted:echo``)."""
+    style: Literal["direct", "evidence"] = "direct"
+    """Prompt style; two generators on one model still differ when their styles differ."""
+
+
+class ConsensusSettings(BaseModel):
+    """Mirror of the consensus policy knobs, kept here so a YAML file can set them."""
+
+    quorum: int | None = None
+    """How many generators must agree (default: all of them)."""
+    evaluator_veto: bool = True
+    """An evaluator ``wrong``/``missing`` verdict sends the attribute to the supervisor."""
+    ambiguous_escalates: bool = True
+    absent_agreement_is_consensus: bool = True
+    abstention_escalates: bool = True
+
+
+class Settings(BaseModel):
+    """Everything a run needs to know that is not in the input files."""
+
+    generators: list[GeneratorConfig] = Field(
+        default_factory=lambda: [
+            GeneratorConfig(model=DEFAULT_GENERATORS[0], style="direct"),
+            GeneratorConfig(model=DEFAULT_GENERATORS[1], style="evidence"),
+        ]
+    )
+    evaluator: str | None = "local:gemma3-270m"
+    """The critical evaluator's model; ``None`` runs without an evaluator."""
+    supervisor: str = "local:gemma3-270m"
+    """The supervisor; on the embedded profile it is made capable by its tools' evidence."""
+    memory_manager: str | None = None
+    """Model that places learnings in the tree; ``None`` uses the supervisor's model."""
+    openai_base_url: str | None = None
+    """For ``openai:`` models served by vLLM, Ollama or llama-server."""
+    consensus: ConsensusSettings = Field(default_factory=ConsensusSettings)
+    learning: bool = True
+    """Write supervisor learnings into the knowledge base (off: the ``no-learning`` baseline)."""
+    use_knowledge: bool = True
+    """Put retrieved learnings into worker prompts."""
+    learning_budget_tokens: int = 400
+    """How many prompt tokens the learnings of one category may take."""
+    batch_size: int = 8
+    """Products of one category processed together; learnings written while a batch runs
+    reach the next batch."""
+    concurrency: int = 4
+    """Products in flight at once within a batch (local engines use this many slots)."""
+    review_confidence: float = 0.3
+    """Supervisor resolutions below this confidence are marked ``needs_review``."""
+    home: Path = Field(default_factory=default_home)
+    database_url: str | None = None
+    """SQLAlchemy URL; default SQLite file under ``home``."""
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides: object) -> Settings:
+        """Defaults, then the YAML file (if given), then the environment, then ``overrides``."""
+        data: dict[str, object] = {}
+        if path is not None:
+            try:
+                raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except FileNotFoundError as exc:
+                raise ConfigError(f"config file {str(path)!r} does not exist") from exc
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from exc
+            if not isinstance(raw, dict):
+                raise ConfigError(f"config file {str(path)!r} must be a mapping of settings")
+            data.update(raw)
+        if url := os.environ.get("DISSENSUS_DATABASE_URL"):
+            data.setdefault("database_url", url)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            where = f"config file {str(path)!r}" if path else "settings"
+            raise ConfigError(f"{where} are invalid: {exc}") from exc
+
+    def supervisor_model(self) -> str:
+        return self.supervisor
+
+    def memory_manager_model(self) -> str:
+        return self.memory_manager or self.supervisor
+
+    def model_strings(self) -> list[str]:
+        """Every distinct model the run opens, in a stable order."""
+        names = [g.model for g in self.generators]
+        if self.evaluator:
+            names.append(self.evaluator)
+        names += [self.supervisor, self.memory_manager_model()]
+        return list(dict.fromkeys(names))

@@ -1,0 +1,232 @@
+"""The one :class:`~dissensus.llm.base.LLM` implementation: any pydantic-ai model behind it.
+
+Local engines, hosted APIs and scripted test models all become a pydantic-ai ``Model`` and run
+through :class:`PydanticAILLM`, so validation, the single repair attempt, abstention and usage
+accounting behave the same everywhere — a scripted test exercises the very code path a hosted
+model takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+import httpx2
+from pydantic import BaseModel
+from pydantic_ai import (
+    Agent,
+    ModelAPIError,
+    NativeOutput,
+    ToolOutput,
+    UnexpectedModelBehavior,
+    capture_run_messages,
+)
+from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, RetryPromptPart
+from pydantic_ai.models import Model
+from pydantic_ai.settings import ModelSettings
+
+from dissensus.domain.usage import Usage
+from dissensus.errors import ConfigError, ModelError
+from dissensus.llm.base import LLM, Answer, ModelProfile
+
+__all__ = ["OutputMode", "PydanticAILLM"]
+
+T = TypeVar("T", bound=BaseModel)
+
+OutputMode = Literal["native", "tool"]
+"""How a typed answer is asked for: a JSON-schema response format, or a forced output tool."""
+
+# Failures that mean "this model gave no usable answer" rather than "the code is wrong": they
+# become abstentions. Programming errors (UserError, TypeError, ...) still raise.
+_ABSTAIN_ON = (
+    UnexpectedModelBehavior,  # output invalid after the repair attempt, truncated, refused
+    ModelAPIError,  # HTTP status errors and connection failures, after the SDK's own retries
+    ModelError,  # raised by our engines and scripted models for a failed call
+    httpx2.HTTPError,
+    OSError,
+    TimeoutError,
+)
+
+_ERROR_CHARS = 500
+"""Error texts are cut here: they go into result records and prompts, not into logs."""
+
+
+class PydanticAILLM(LLM):
+    """Typed answers from any pydantic-ai model, with one repair attempt and then abstention.
+
+    Args:
+        name: The model string it was opened with (``openai:gpt-4o-mini``).
+        model: The pydantic-ai model that speaks the provider's API.
+        profile: Capabilities and prices the pipeline adapts to.
+        output_mode: ``"native"`` sends the output type as a JSON-schema response format
+            (constrained decoding on llama.cpp, vLLM and OpenAI); ``"tool"`` forces an output
+            tool call, for APIs whose native structured output is missing or model-dependent.
+        on_close: Releases what the model holds (an engine, an HTTP client); called once.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: Model,
+        profile: ModelProfile,
+        *,
+        output_mode: OutputMode = "native",
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.name = name
+        self.profile = profile
+        self.model = model
+        self.output_mode: OutputMode = output_mode
+        self._on_close = on_close
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, output_mode={self.output_mode!r})"
+
+    async def structured(
+        self,
+        output_type: type[T],
+        *,
+        system: str,
+        prompt: str,
+        max_tokens: int = 256,
+    ) -> Answer[T]:
+        """Ask for one object of ``output_type``; abstain after one failed repair attempt."""
+        return await self._run(output_type, system=system, prompt=prompt, tools=(), max_tokens=max_tokens)
+
+    async def agent(
+        self,
+        output_type: type[T],
+        *,
+        system: str,
+        prompt: str,
+        tools: Sequence[Callable[..., Any]],
+        max_tokens: int = 1024,
+    ) -> Answer[T]:
+        """Run a tool-using agent to an answer of ``output_type``; abstain like :meth:`structured`.
+
+        Raises:
+            ConfigError: tools were given to a model whose profile cannot call them.
+        """
+        if tools and not self.profile.supports_tools:
+            raise ConfigError(
+                f"model {self.name!r} cannot call tools; check profile.supports_tools and use "
+                "structured() with the tool results gathered into the prompt"
+            )
+        return await self._run(output_type, system=system, prompt=prompt, tools=tools, max_tokens=max_tokens)
+
+    async def aclose(self) -> None:
+        """Release the engine or client behind the model; later calls are not supported."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._on_close is not None:
+            await self._on_close()
+
+    async def _run(
+        self,
+        output_type: type[T],
+        *,
+        system: str,
+        prompt: str,
+        tools: Sequence[Callable[..., Any]],
+        max_tokens: int,
+    ) -> Answer[T]:
+        output_spec: NativeOutput[T] | ToolOutput[T] = (
+            NativeOutput(output_type) if self.output_mode == "native" else ToolOutput(output_type)
+        )
+        settings: ModelSettings = {"temperature": 0.0, "max_tokens": max_tokens}
+        # A fresh Agent per call is cheap (no I/O) and keeps calls independent: instructions,
+        # tools and output type all vary from call to call.
+        agent = Agent(
+            self.model,
+            output_type=output_spec,
+            instructions=system,
+            tools=list(tools),
+            retries={"output": 1, "tools": 1},
+            model_settings=settings,
+        )
+        with capture_run_messages() as messages:
+            try:
+                result = await agent.run(prompt)
+            except _ABSTAIN_ON as exc:
+                # No response for the failed request itself (transport error) means it is not
+                # in the messages; it still cost a request.
+                failed_request = 0 if isinstance(exc, UnexpectedModelBehavior) else 1
+                usage = _usage_of(messages) + Usage(requests=failed_request)
+                return Answer(
+                    model=self.name,
+                    output=None,
+                    usage=usage,
+                    attempts=max(1, _attempts_of(messages, tools)),
+                    error=_describe_failure(exc, messages),
+                )
+        run_usage = result.usage
+        return Answer(
+            model=self.name,
+            output=result.output,
+            usage=Usage(
+                requests=run_usage.requests,
+                input_tokens=run_usage.input_tokens,
+                output_tokens=run_usage.output_tokens,
+            ),
+            attempts=_attempts_of(result.all_messages(), tools),
+        )
+
+
+def _usage_of(messages: Sequence[ModelMessage]) -> Usage:
+    """Sum the usage of every model response, the rejected ones included."""
+    total = Usage()
+    for message in messages:
+        if isinstance(message, ModelResponse):
+            total += Usage(
+                requests=1,
+                input_tokens=message.usage.input_tokens,
+                output_tokens=message.usage.output_tokens,
+            )
+    return total
+
+
+def _attempts_of(messages: Sequence[ModelMessage], tools: Sequence[Callable[..., Any]]) -> int:
+    """How many tries at the final answer: one plus every output re-ask.
+
+    Re-asks about a function tool's arguments are part of the agent's work, not a new attempt
+    at the answer, so they are not counted.
+    """
+    tool_names = {getattr(tool, "__name__", "") for tool in tools}
+    retries = sum(
+        1
+        for message in messages
+        if isinstance(message, ModelRequest)
+        for part in message.parts
+        if isinstance(part, RetryPromptPart) and part.tool_name not in tool_names
+    )
+    return 1 + retries
+
+
+def _describe_failure(exc: BaseException, messages: Sequence[ModelMessage]) -> str:
+    """One line that says why the model abstained, quoting the last validation error."""
+    last_retry = next(
+        (
+            part
+            for message in reversed(messages)
+            if isinstance(message, ModelRequest)
+            for part in reversed(message.parts)
+            if isinstance(part, RetryPromptPart)
+        ),
+        None,
+    )
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, UnexpectedModelBehavior) and last_retry is not None:
+        text += f"; last error: {_retry_text(last_retry)}"
+    return text[:_ERROR_CHARS]
+
+
+def _retry_text(part: RetryPromptPart) -> str:
+    """The validation errors of a re-ask as ``loc: message`` pairs."""
+    if isinstance(part.content, str):
+        return part.content
+    return "; ".join(
+        f"{'.'.join(str(loc) for loc in error['loc']) or '<root>'}: {error['msg']}"
+        for error in part.content
+    )

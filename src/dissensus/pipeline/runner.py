@@ -1,0 +1,277 @@
+"""``dissensus run``: stream a catalog through the layers, learning as it goes, resumably.
+
+The input is read in chunks; each chunk is grouped by category (products of one category share
+a prompt prefix, so the engine's prefix cache hits) and processed in batches of
+``settings.batch_size``. Learnings the supervisor writes during a batch are retrieved for the
+next one: that is deploy-and-learn. Every finished product is committed with its model calls,
+and the output file is only ever extended by the contiguous prefix of finished products, so a
+run killed at any point continues with the same ``--run-id`` and loses or repeats nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dissensus.config import Settings
+from dissensus.consensus import ConsensusPolicy
+from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product
+from dissensus.errors import SchemaError
+from dissensus.knowledge import KnowledgeBase, MemoryManager
+from dissensus.llm import LLM
+from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
+from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
+from dissensus.pipeline.store import RunStore
+from dissensus.pipeline.summary import RunSummary, summarize
+from dissensus.storage import Database
+from dissensus.supervisor import Supervisor, VerifiedCatalog
+from dissensus.workers import Evaluator, Generator, WorkerTeam
+
+__all__ = ["RunRequest", "Runner", "new_run_id"]
+
+ModelOpener = Callable[[str], LLM]
+ProgressHook = Callable[[int, int], None]
+"""Called with (products finished so far, total records)."""
+
+
+def new_run_id() -> str:
+    """A sortable, readable run id: ``run-20261125-231800-1a2b``."""
+    return f"run-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+@dataclass(slots=True)
+class RunRequest:
+    """What to run on."""
+
+    input_path: Path
+    schema_path: Path
+    out_path: Path
+    run_id: str = field(default_factory=new_run_id)
+    verified_path: Path | None = None
+
+
+class Runner:
+    """Wires settings, models and storage into the stages, and drives a run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        db: Database,
+        open_model: ModelOpener,
+        progress: ProgressHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.open_model = open_model
+        self.progress = progress
+        self.kb = KnowledgeBase(db)
+
+    def _enricher(self, run_id: str, catalog: VerifiedCatalog | None) -> ProductEnricher:
+        s = self.settings
+        generators = [
+            Generator(self.open_model(g.model), role=f"generator-{chr(97 + i)}", style=g.style)
+            for i, g in enumerate(s.generators)
+        ]
+        evaluator = Evaluator(self.open_model(s.evaluator)) if s.evaluator else None
+        c = s.consensus
+        policy = ConsensusPolicy(
+            quorum=c.quorum or len(generators),
+            evaluator_veto=c.evaluator_veto,
+            ambiguous_escalates=c.ambiguous_escalates,
+            absent_agreement_is_consensus=c.absent_agreement_is_consensus,
+            abstention_escalates=c.abstention_escalates,
+        )
+        knowledge = self.kb if s.use_knowledge else None
+        supervisor = Supervisor(self.open_model(s.supervisor), knowledge=knowledge, catalog=catalog)
+        manager = (
+            MemoryManager(self.kb, self.open_model(s.memory_manager_model()))
+            if s.learning
+            else None
+        )
+        return ProductEnricher(
+            team=WorkerTeam(generators, evaluator),
+            policy=policy,
+            supervisor=supervisor,
+            memory_manager=manager,
+            run_id=run_id,
+            review_confidence=s.review_confidence,
+        )
+
+    async def run(self, request: RunRequest) -> RunSummary:
+        """Run (or resume) to the end and return the summary."""
+        started = time.perf_counter()
+        schema = CatalogSchema.load(request.schema_path)
+        catalog = VerifiedCatalog.load(request.verified_path) if request.verified_path else None
+        store = RunStore(self.db, request.run_id)
+        resumed = store.open(
+            input_path=str(request.input_path),
+            input_sha256=file_sha256(request.input_path),
+            schema_path=str(request.schema_path),
+            schema_sha256=file_sha256(request.schema_path),
+            config=json.loads(self.settings.model_dump_json(exclude={"home", "database_url"})),
+        )
+        done = store.done_seqs()
+        total = count_records(request.input_path)
+        writer = _OrderedWriter(request.out_path, store)
+        enricher = self._enricher(request.run_id, catalog)
+        finished = len(done)
+        if self.progress:
+            self.progress(finished, total)
+        for chunk in _chunks(read_records(request.input_path), self.settings.batch_size * 4):
+            todo = [r for r in chunk if r.seq not in done]
+            for batch in _category_batches(todo, self.settings.batch_size):
+                finished += await self._run_batch(batch, schema, enricher, store)
+                if self.progress:
+                    self.progress(finished, total)
+            writer.flush()
+        writer.flush()
+        summary = summarize(
+            request.run_id,
+            store.rows(),
+            learnings_added=self._learnings_added(request.run_id),
+            totals=store.call_totals(),
+            wall_seconds=time.perf_counter() - started,
+            resumed=resumed,
+        )
+        store.finish("completed", json.loads(summary.model_dump_json()))
+        return summary
+
+    async def _run_batch(
+        self,
+        batch: list[InputRecord],
+        schema: CatalogSchema,
+        enricher: ProductEnricher,
+        store: RunStore,
+    ) -> int:
+        first = next((r.product for r in batch if r.product is not None), None)
+        learnings: list[Learning] = []
+        if first is not None and self.settings.use_knowledge and schema.has(first.path):
+            names = [a.name for a in schema.attributes_for(first.path)]
+            learnings = self.kb.retrieve(
+                first.path, names, budget_tokens=self.settings.learning_budget_tokens
+            )
+        gate = asyncio.Semaphore(max(1, self.settings.concurrency))
+
+        async def one(record: InputRecord) -> None:
+            async with gate:
+                outcome = await self._process(record, schema, enricher, learnings)
+            self._save(store, record, outcome)
+            if learnings and outcome.record.error is None:
+                self.kb.record_uses([item.id for item in learnings])
+
+        await asyncio.gather(*(one(r) for r in batch))
+        return len(batch)
+
+    async def _process(
+        self,
+        record: InputRecord,
+        schema: CatalogSchema,
+        enricher: ProductEnricher,
+        learnings: list[Learning],
+    ) -> ProductOutcome:
+        product = record.product
+        if product is None:
+            return ProductOutcome(
+                record=EnrichedRecord(id=record.raw_id or f"#{record.seq}", category=None, error=record.error)
+            )
+        try:
+            attributes = schema.attributes_for(product.path)
+        except SchemaError as exc:
+            return _error(product, str(exc))
+        return await enricher.enrich(product, attributes, learnings)
+
+    def _save(self, store: RunStore, record: InputRecord, outcome: ProductOutcome) -> None:
+        rec = outcome.record
+        store.save(
+            seq=record.seq,
+            product_id=rec.id,
+            category=rec.category if rec.error is None else None,
+            output=json.loads(rec.model_dump_json()),
+            disputed=len(outcome.disputed),
+            supervisor_called=outcome.supervisor_called,
+            calls=[
+                {
+                    "stage": c.stage,
+                    "model": c.model,
+                    "requests": c.usage.requests,
+                    "input_tokens": c.usage.input_tokens,
+                    "output_tokens": c.usage.output_tokens,
+                    "latency_ms": round(c.latency_ms, 1),
+                    "ok": c.ok,
+                }
+                for c in outcome.calls
+            ],
+        )
+
+    def _learnings_added(self, run_id: str) -> int:
+        prefix = f"{run_id}:"
+        return sum(
+            1
+            for item in self.kb.list()
+            if item.sources and item.sources[0].startswith(prefix)
+        )
+
+
+def _error(product: Product, message: str) -> ProductOutcome:
+    return ProductOutcome(record=EnrichedRecord(id=product.id, category=product.category, error=message))
+
+
+def _chunks(records: Iterable[InputRecord], size: int) -> Iterable[list[InputRecord]]:
+    chunk: list[InputRecord] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _category_batches(records: list[InputRecord], size: int) -> list[list[InputRecord]]:
+    """Group by category (first appearance order), then cut into batches of ``size``.
+
+    Invalid records form their own group: they cost nothing and only need an error line.
+    """
+    groups: dict[str, list[InputRecord]] = {}
+    for record in records:
+        key = record.product.path.key if record.product is not None else "\0invalid"
+        groups.setdefault(key, []).append(record)
+    batches: list[list[InputRecord]] = []
+    for group in groups.values():
+        batches += [group[i : i + size] for i in range(0, len(group), size)]
+    return batches
+
+
+class _OrderedWriter:
+    """Extends the output file with the contiguous prefix of finished products."""
+
+    def __init__(self, path: Path, store: RunStore) -> None:
+        self.path = path
+        self.store = store
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Rewrite what is already done (a resumed run), so the file is a clean prefix.
+        self.next_seq = 0
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            self.next_seq = self._write(fh)
+        tmp.replace(path)
+
+    def _write(self, fh: object) -> int:
+        expected = self.next_seq
+        for seq, output in self.store.outputs(expected):
+            if seq != expected:
+                break
+            fh.write(json.dumps(output, ensure_ascii=False) + "\n")  # type: ignore[attr-defined]
+            expected += 1
+        return expected
+
+    def flush(self) -> None:
+        with self.path.open("a", encoding="utf-8") as fh:
+            self.next_seq = self._write(fh)

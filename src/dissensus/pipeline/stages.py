@@ -1,0 +1,199 @@
+"""The stages one product goes through: workers, consensus, supervisor, memory manager.
+
+Kept apart from the runner (batching, storage, resume) so benchmarks and tests can drive a
+single product through exactly the code a run uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from dissensus.consensus import ConsensusOutcome, ConsensusPolicy, decide
+from dissensus.domain import (
+    AttributeDispute,
+    AttributeResult,
+    AttributeSpec,
+    Case,
+    EnrichedRecord,
+    Learning,
+    Product,
+    Usage,
+)
+from dissensus.knowledge import MemoryManager
+from dissensus.supervisor import Supervisor, SupervisorReport
+from dissensus.workers import WorkerOutput, WorkerTeam
+
+__all__ = ["ModelCall", "ProductEnricher", "ProductOutcome"]
+
+
+@dataclass(slots=True)
+class ModelCall:
+    """One stage's model use for one product (observability and cost)."""
+
+    stage: str
+    model: str
+    usage: Usage
+    latency_ms: float
+    ok: bool
+
+
+@dataclass(slots=True)
+class ProductOutcome:
+    """Everything the runner stores for one processed product."""
+
+    record: EnrichedRecord
+    disputed: list[str] = field(default_factory=list)
+    supervisor_called: bool = False
+    learnings_added: list[str] = field(default_factory=list)
+    calls: list[ModelCall] = field(default_factory=list)
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for call in self.calls:
+            total = total + call.usage
+        return total
+
+
+class ProductEnricher:
+    """Runs one product through the three layers and, when it learns, the memory manager."""
+
+    def __init__(
+        self,
+        *,
+        team: WorkerTeam,
+        policy: ConsensusPolicy,
+        supervisor: Supervisor,
+        memory_manager: MemoryManager | None,
+        run_id: str,
+        review_confidence: float = 0.3,
+    ) -> None:
+        self.team = team
+        self.policy = policy
+        self.supervisor = supervisor
+        self.memory_manager = memory_manager
+        self.run_id = run_id
+        self.review_confidence = review_confidence
+        # The tree is one shared structure: placements go one at a time so two products of a
+        # batch cannot both decide to create the same branch.
+        self._placing = asyncio.Lock()
+
+    async def enrich(
+        self, product: Product, attributes: list[AttributeSpec], learnings: list[Learning]
+    ) -> ProductOutcome:
+        started = time.perf_counter()
+        work = await self.team.run(product, attributes, learnings)
+        calls = _worker_calls(work, (time.perf_counter() - started) * 1000)
+        outcome = decide(work.extractions, work.evaluation, attributes, self.policy)
+        ids = [item.id for item in learnings]
+        results = {
+            name: AttributeResult(
+                value=d.value,
+                status="consensus",
+                confidence=d.confidence,
+                learnings=ids,
+            )
+            for name, d in outcome.decisions.items()
+            if d.agreed
+        }
+        models = [e.model for e in work.extractions]
+        if work.evaluation is not None:
+            models.append(work.evaluation.model)
+        result = ProductOutcome(
+            record=EnrichedRecord(id=product.id, category=product.category),
+            disputed=list(outcome.disputed),
+            calls=calls,
+        )
+        if outcome.disputed:
+            case = _case(self.run_id, product, attributes, work, outcome, ids)
+            started = time.perf_counter()
+            report = await self.supervisor.resolve(case)
+            result.calls.append(
+                ModelCall(
+                    "supervisor",
+                    report.model,
+                    report.usage,
+                    (time.perf_counter() - started) * 1000,
+                    report.resolution is not None,
+                )
+            )
+            result.supervisor_called = True
+            models.append(report.model)
+            results.update(self._settle(case, report, ids))
+            if report.resolution is not None and self.memory_manager is not None:
+                result.learnings_added = await self._learn(case, report)
+        # Keep the schema's attribute order in the output.
+        result.record.attributes = {s.name: results[s.name] for s in attributes if s.name in results}
+        result.record.models = list(dict.fromkeys(models))
+        return result
+
+    def _settle(
+        self, case: Case, report: SupervisorReport, ids: list[str]
+    ) -> dict[str, AttributeResult]:
+        settled: dict[str, AttributeResult] = {}
+        resolution = report.resolution
+        for dispute in case.disputes:
+            name = dispute.attribute
+            if resolution is None:
+                settled[name] = AttributeResult(
+                    value=None, status="needs_review", confidence=0.0, learnings=ids
+                )
+                continue
+            value = resolution.values.get(name)
+            low = resolution.confidence < self.review_confidence
+            status = "needs_review" if resolution.needs_human or low else "supervisor"
+            settled[name] = AttributeResult(
+                value=value, status=status, confidence=resolution.confidence, learnings=ids
+            )
+        return settled
+
+    async def _learn(self, case: Case, report: SupervisorReport) -> list[str]:
+        assert report.resolution is not None
+        added: list[str] = []
+        async with self._placing:
+            for draft in report.resolution.learnings:
+                placement = await self.memory_manager.place(draft, source=case.id)  # type: ignore[union-attr]
+                if placement.learning_id is not None:
+                    added.append(placement.learning_id)
+        return added
+
+
+def _worker_calls(work: WorkerOutput, latency_ms: float) -> list[ModelCall]:
+    calls = [
+        ModelCall(e.role, e.model, e.usage, latency_ms, not e.abstained) for e in work.extractions
+    ]
+    if work.evaluation is not None:
+        ev = work.evaluation
+        calls.append(ModelCall("evaluator", ev.model, ev.usage, latency_ms, not ev.abstained))
+    return calls
+
+
+def _case(
+    run_id: str,
+    product: Product,
+    attributes: list[AttributeSpec],
+    work: WorkerOutput,
+    outcome: ConsensusOutcome,
+    learning_ids: list[str],
+) -> Case:
+    disputes = [
+        AttributeDispute(
+            attribute=name,
+            reason=d.reason,
+            candidates=dict(d.candidates),
+            evaluator=d.evaluator_note,
+        )
+        for name, d in outcome.decisions.items()
+        if not d.agreed
+    ]
+    return Case(
+        id=f"{run_id}:{product.id}",
+        product=product,
+        attributes=attributes,
+        disputes=disputes,
+        extractions=work.extractions,
+        evaluation=work.evaluation,
+        learnings_in_prompt=learning_ids,
+    )

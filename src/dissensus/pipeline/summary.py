@@ -1,0 +1,92 @@
+"""The end-of-run summary, derived from stored rows so a resumed run reports the whole run."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pydantic import BaseModel, Field
+
+from dissensus.storage.tables import RunProduct
+
+__all__ = ["CategoryStats", "RunSummary", "summarize"]
+
+
+class CategoryStats(BaseModel):
+    """Disagreement in one category."""
+
+    products: int = 0
+    disputed_products: int = 0
+    """Products with at least one attribute the workers did not settle."""
+    attributes: int = 0
+    disputed_attributes: int = 0
+
+    @property
+    def disagreement_rate(self) -> float:
+        return self.disputed_products / self.products if self.products else 0.0
+
+
+class RunSummary(BaseModel):
+    """What a run did, for the terminal and for ``runs.summary``."""
+
+    run_id: str
+    products: int = 0
+    errors: int = 0
+    attributes: int = 0
+    statuses: dict[str, int] = Field(default_factory=dict)
+    by_category: dict[str, CategoryStats] = Field(default_factory=dict)
+    supervisor_calls: int = 0
+    learnings_added: int = 0
+    model_requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    wall_seconds: float = 0.0
+    """Time spent by this invocation (a resumed run counts only its own part)."""
+    resumed: bool = False
+
+    @property
+    def consensus_rate(self) -> float:
+        """Share of attributes settled by worker agreement alone."""
+        return self.statuses.get("consensus", 0) / self.attributes if self.attributes else 0.0
+
+    @property
+    def disagreement_rate(self) -> float:
+        disputed = sum(c.disputed_products for c in self.by_category.values())
+        return disputed / self.products if self.products else 0.0
+
+
+def summarize(
+    run_id: str,
+    rows: list[RunProduct],
+    *,
+    learnings_added: int,
+    totals: tuple[int, int, int],
+    wall_seconds: float,
+    resumed: bool,
+) -> RunSummary:
+    """Fold stored product rows into a summary."""
+    summary = RunSummary(
+        run_id=run_id,
+        learnings_added=learnings_added,
+        model_requests=totals[0],
+        input_tokens=totals[1],
+        output_tokens=totals[2],
+        wall_seconds=round(wall_seconds, 2),
+        resumed=resumed,
+    )
+    statuses: Counter[str] = Counter()
+    for row in rows:
+        if row.output.get("error"):
+            summary.errors += 1
+            continue
+        summary.products += 1
+        attrs = row.output.get("attributes") or {}
+        statuses.update(a["status"] for a in attrs.values())
+        summary.attributes += len(attrs)
+        stats = summary.by_category.setdefault(row.category or "?", CategoryStats())
+        stats.products += 1
+        stats.attributes += len(attrs)
+        stats.disputed_attributes += row.disputed_attributes
+        stats.disputed_products += 1 if row.disputed_attributes else 0
+        summary.supervisor_calls += 1 if row.supervisor_called else 0
+    summary.statuses = dict(statuses)
+    return summary

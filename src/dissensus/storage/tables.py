@@ -1,0 +1,198 @@
+"""Tables: the declarative schema every room reads and writes through SQLAlchemy.
+
+Portable on purpose: no SQLite-only SQL, JSON through :class:`sqlalchemy.JSON`, timestamps stored
+as UTC. The Alembic migrations in ``storage/migrations`` must produce exactly this metadata (a
+test compares them), so a change here needs a new migration revision.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "KbEvent",
+    "KbNode",
+    "LearningRow",
+    "ModelCall",
+    "Run",
+    "RunProduct",
+    "UTCDateTime",
+    "utcnow",
+]
+
+# Named constraints keep migrations reproducible and let SQLite batch mode alter tables later.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC; the default for every timestamp column."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that always comes back timezone-aware in UTC.
+
+    SQLite has no timezone type and returns naive values while PostgreSQL returns aware ones;
+    normalizing here means callers compare and sort timestamps the same way on both.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        # SQLite stores the text form; dropping the offset keeps values lexically sortable.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the one metadata that migrations mirror."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+# --- knowledge tree -------------------------------------------------------------------------
+
+
+class KbNode(Base):
+    """A node of the knowledge tree, keyed by its materialized path (``/shoes/sneakers``)."""
+
+    __tablename__ = "kb_nodes"
+
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    """Display name as first written by a user or the supervisor (``Sneakers``)."""
+    parent_key: Mapped[str | None] = mapped_column(
+        String(512), ForeignKey("kb_nodes.key"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearningRow(Base):
+    """A learning placed on a node; versions change in place, the history keeps the past."""
+
+    __tablename__ = "learnings"
+    __table_args__ = (Index("ix_learnings_node_key_status", "node_key", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node_key: Mapped[str] = mapped_column(String(512), ForeignKey("kb_nodes.key"))
+    attributes: Mapped[list[str]] = mapped_column(default=list)
+    text: Mapped[str] = mapped_column(Text)
+    example: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(default=1)
+    sources: Mapped[list[str]] = mapped_column(default=list)
+    uses: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KbEvent(Base):
+    """One change to the knowledge base; ``seq`` is the KB version after the change."""
+
+    __tablename__ = "kb_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    op: Mapped[str] = mapped_column(String(32))
+    # No foreign keys on purpose: history must stay readable whatever happens to the rows.
+    learning_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    node_key: Mapped[str | None] = mapped_column(String(512))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- pipeline runs --------------------------------------------------------------------------
+
+
+class Run(Base):
+    """One enrichment run over an input file and a schema file."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(32))
+    input_path: Mapped[str] = mapped_column(Text)
+    input_sha256: Mapped[str] = mapped_column(String(64))
+    schema_path: Mapped[str] = mapped_column(Text)
+    schema_sha256: Mapped[str] = mapped_column(String(64))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RunProduct(Base):
+    """The finished output of one product in a run, in input order (``seq``)."""
+
+    __tablename__ = "run_products"
+
+    run_id: Mapped[str] = mapped_column(String(64), ForeignKey("runs.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    product_id: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The whole output line, as written to the results file."""
+    disputed_attributes: Mapped[int] = mapped_column(default=0)
+    supervisor_called: Mapped[bool] = mapped_column(Boolean, default=False)
+    input_tokens: Mapped[int] = mapped_column(default=0)
+    output_tokens: Mapped[int] = mapped_column(default=0)
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelCall(Base):
+    """One model call (all its attempts), for cost, latency and failure accounting."""
+
+    __tablename__ = "model_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    product_id: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(200))
+    requests: Mapped[int] = mapped_column(default=1)
+    input_tokens: Mapped[int] = mapped_column(default=0)
+    output_tokens: Mapped[int] = mapped_column(default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
