@@ -40,9 +40,7 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 def open_database(settings: Settings) -> Database:
     """Open (and migrate) the database the settings point at."""
-    db = Database(settings.database_url, home=settings.home)
-    db.migrate()
-    return db
+    return Database.open(settings.database_url, home=settings.home)
 
 
 @contextmanager

@@ -38,7 +38,7 @@ class RunStore:
         config: dict[str, Any],
     ) -> bool:
         """Create the run, or check that a resumed one reads the same files; True if resumed."""
-        with self.db.session() as session, session.begin():
+        with self.db.write() as session:
             run = session.get(Run, self.run_id)
             if run is None:
                 session.add(
@@ -69,7 +69,7 @@ class RunStore:
             return True
 
     def done_seqs(self) -> set[int]:
-        with self.db.session() as session:
+        with self.db.read() as session:
             rows = session.scalars(select(RunProduct.seq).where(RunProduct.run_id == self.run_id))
             return set(rows)
 
@@ -87,7 +87,7 @@ class RunStore:
         """Store one finished product and its model calls atomically."""
         input_tokens = sum(c["input_tokens"] for c in calls)
         output_tokens = sum(c["output_tokens"] for c in calls)
-        with self.db.session() as session, session.begin():
+        with self.db.write() as session:
             session.add(
                 RunProduct(
                     run_id=self.run_id,
@@ -106,7 +106,7 @@ class RunStore:
 
     def outputs(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
         """Stored outputs in input order from ``start``."""
-        with self.db.session() as session:
+        with self.db.read() as session:
             rows = session.execute(
                 select(RunProduct.seq, RunProduct.output)
                 .where(RunProduct.run_id == self.run_id, RunProduct.seq >= start)
@@ -115,7 +115,7 @@ class RunStore:
             yield from ((int(seq), dict(out)) for seq, out in rows)
 
     def rows(self) -> list[RunProduct]:
-        with self.db.session() as session:
+        with self.db.read() as session:
             return list(
                 session.scalars(
                     select(RunProduct)
@@ -126,7 +126,7 @@ class RunStore:
 
     def call_totals(self) -> tuple[int, int, int]:
         """(model requests, input tokens, output tokens) spent by the run so far."""
-        with self.db.session() as session:
+        with self.db.read() as session:
             row = session.execute(
                 select(
                     func.coalesce(func.sum(ModelCallRow.requests), 0),
@@ -137,7 +137,7 @@ class RunStore:
             return int(row[0]), int(row[1]), int(row[2])
 
     def finish(self, status: str, summary: dict[str, Any] | None) -> None:
-        with self.db.session() as session, session.begin():
+        with self.db.write() as session:
             run = session.get(Run, self.run_id)
             if run is None:
                 return

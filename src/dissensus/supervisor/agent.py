@@ -20,7 +20,7 @@ from dissensus.domain import Case, LearningDraft, Resolution, Usage
 from dissensus.llm import LLM
 from dissensus.supervisor.tools import KnowledgeReader, SupervisorTools
 from dissensus.supervisor.verified_catalog import VerifiedCatalog
-from dissensus.workers.output_model import text_options
+from dissensus.workers.spans import text_spans
 
 __all__ = ["Supervisor", "SupervisorReport"]
 
@@ -148,7 +148,9 @@ def gathered_output_model(case: Case, catalog: VerifiedCatalog | None) -> type[B
             options += spec.values
         else:
             options += [v for v in dispute.candidates.values() if v]
-            options += text_options(case.product.text, limit=_MAX_OPTIONS)
+            options += text_spans(
+                [case.product.title, case.product.description], limit=_MAX_OPTIONS
+            )
         options = [o for o in dict.fromkeys(options) if o != NA][:_MAX_OPTIONS] + [NA]
         literal = Literal[tuple(options)]  # type: ignore[valid-type]
         fields[_field_name(i)] = (

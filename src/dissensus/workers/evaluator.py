@@ -30,7 +30,9 @@ def candidates_by_attribute(
     """
     result: dict[str, list[str | None]] = {}
     for spec in attributes:
-        proposed = {e.values[spec.name] for e in extractions if not e.abstained and spec.name in e.values}
+        proposed = {
+            e.values[spec.name] for e in extractions if not e.abstained and spec.name in e.values
+        }
         present = sorted(v for v in proposed if v is not None)
         result[spec.name] = [*present, None] if None in proposed else list(present)
     return result

@@ -149,9 +149,7 @@ def evaluation_model(
                 reason=(str, Field(max_length=reason_chars, description="A few words why.")),
                 suggestion=(
                     annotation,
-                    Field(
-                        description='The right value from the text, or "n/a" for none.', **extra
-                    ),
+                    Field(description='The right value from the text, or "n/a" for none.', **extra),
                 ),
             )
         fields[f"a{i}"] = (

@@ -101,8 +101,9 @@ def generator_system(
         )
     else:
         assert_never(style)
-    return _join(task, "Attributes:\n" + _attribute_lines(attributes), rules,
-                 render_learnings(learnings))
+    return _join(
+        task, "Attributes:\n" + _attribute_lines(attributes), rules, render_learnings(learnings)
+    )
 
 
 def evaluator_system(
@@ -112,7 +113,7 @@ def evaluator_system(
 ) -> str:
     """The system prompt of the critical evaluator for one category."""
     task = (
-        f'You are a strict reviewer of attribute values extracted from products of the category '
+        f"You are a strict reviewer of attribute values extracted from products of the category "
         f'"{category}". Other workers proposed the values and they are often wrong. Check each '
         "one against the product text; do not trust it."
     )
@@ -128,8 +129,9 @@ def evaluator_system(
         f'suggestion: the right value copied from the text, or "{NA}". reason: a few words.\n'
         "Output only the JSON object (keys = attribute names)."
     )
-    return _join(task, "Attributes:\n" + _attribute_lines(attributes), rules,
-                 render_learnings(learnings))
+    return _join(
+        task, "Attributes:\n" + _attribute_lines(attributes), rules, render_learnings(learnings)
+    )
 
 
 def product_prompt(product: Product) -> str:

@@ -122,6 +122,6 @@ def text_spans(
 
 
 def closed_options(values: Sequence[str]) -> list[str]:
-    """The enum for an attribute with a closed value set: its values (deduplicated) and ``"n/a"``."""
+    """The enum of an attribute with a closed value set: its distinct values, then ``"n/a"``."""
     options = list(dict.fromkeys(v for v in values if v != NA))
     return [*options, NA]

@@ -1,0 +1,588 @@
+"""The knowledge base: the tree of category nodes, the learnings on them, and their history.
+
+A synchronous API on purpose: the pipeline calls it between async model calls, and every method
+is one short transaction, so a SQLite writer holds the lock for milliseconds. Every change writes
+exactly one ``kb_events`` row in the same transaction as the change itself, so the history can
+never disagree with the tables.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Text, and_, cast, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dissensus.domain import ROOT_KEY, CategoryPath, Learning, LearningDraft, LearningStatus
+from dissensus.errors import KnowledgeError
+from dissensus.knowledge._text import bm25_rank
+from dissensus.knowledge.history import Event, EventOp
+from dissensus.knowledge.retrieval import select_for_prompt
+from dissensus.knowledge.tree import ROOT_NAME, NodeInfo, child_key, depth_of, parent_of
+from dissensus.storage import Database, KbEvent, KbNode, LearningRow, utcnow
+
+__all__ = ["MAX_EXAMPLE_CHARS", "MAX_TEXT_CHARS", "TRANSITIONS", "KnowledgeBase"]
+
+MAX_TEXT_CHARS = 400
+"""Longest rule text a learning may carry (as for :class:`LearningDraft`): prompts stay small."""
+MAX_EXAMPLE_CHARS = 300
+
+TRANSITIONS: dict[LearningStatus, frozenset[LearningStatus]] = {
+    "proposed": frozenset({"active", "rejected"}),
+    "active": frozenset({"deprecated"}),
+    "deprecated": frozenset({"active"}),
+    "rejected": frozenset({"proposed"}),
+}
+"""Allowed status changes; anything else is a mistake worth an error, not a silent no-op."""
+
+_EDITABLE: frozenset[str] = frozenset({"proposed", "active"})
+_T = TypeVar("_T")
+
+
+def _snapshot(row: LearningRow) -> dict[str, Any]:
+    return _to_learning(row).model_dump(mode="json")
+
+
+def _to_learning(row: LearningRow) -> Learning:
+    return Learning(
+        id=row.id,
+        node=row.node_key,
+        attributes=list(row.attributes),
+        text=row.text,
+        example=row.example,
+        status=row.status,  # type: ignore[arg-type]  # the column only ever holds the Literal
+        version=row.version,
+        sources=list(row.sources),
+        uses=row.uses,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _union(*lists: Iterable[str]) -> builtins.list[str]:
+    """Order-preserving union: provenance reads oldest case first."""
+    seen: dict[str, None] = {}
+    for items in lists:
+        for item in items:
+            seen.setdefault(item, None)
+    return builtins.list(seen)
+
+
+def _check_text(text: str, example: str, *, what: str) -> tuple[str, str]:
+    text, example = text.strip(), example.strip()
+    if not text:
+        raise KnowledgeError(f"{what}: the learning text is empty; give the rule to apply")
+    if len(text) > MAX_TEXT_CHARS:
+        raise KnowledgeError(
+            f"{what}: the learning text has {len(text)} characters; shorten it to at most "
+            f"{MAX_TEXT_CHARS} (one concrete rule per learning)"
+        )
+    if len(example) > MAX_EXAMPLE_CHARS:
+        raise KnowledgeError(
+            f"{what}: the example has {len(example)} characters; shorten it to at most "
+            f"{MAX_EXAMPLE_CHARS}"
+        )
+    return text, example
+
+
+class KnowledgeBase:
+    """The knowledge tree and its learnings, stored in a :class:`~dissensus.storage.Database`.
+
+    Args:
+        db: An open, migrated database (``Database.open()``).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- nodes ----------------------------------------------------------------------------
+
+    def ensure_path(self, path: CategoryPath, *, actor: str = "system") -> str:
+        """Create the missing nodes of ``path`` from the root down; return the leaf's key.
+
+        Each created node is one ``create_node`` event; existing nodes are left as they are.
+        """
+
+        def work(session: Session) -> str:
+            parent = self._ensure_node(session, ROOT_KEY, ROOT_NAME, None, actor, "")
+            for name in path.parts:
+                parent = self._ensure_node(
+                    session, child_key(parent, name), name, parent, actor, f"path {path}"
+                )
+            return parent
+
+        return self._write_retrying(work)
+
+    def ensure_child(self, parent_key: str, name: str, *, actor: str, reason: str = "") -> str:
+        """Create (if missing) the child ``name`` under an existing node; return its key."""
+        name = name.strip()
+        if not name:
+            raise KnowledgeError(f"cannot create an unnamed child under {parent_key!r}; name it")
+
+        def work(session: Session) -> str:
+            self._require_node(session, parent_key)
+            return self._ensure_node(
+                session, child_key(parent_key, name), name, parent_key, actor, reason
+            )
+
+        return self._write_retrying(work)
+
+    def node(self, key: str) -> NodeInfo:
+        """Describe one node; raises :class:`KnowledgeError` if there is no such node."""
+        with self._db.read() as session:
+            row = self._require_node(session, key)
+            return self._node_infos(session, [row])[0]
+
+    def children(self, key: str) -> builtins.list[NodeInfo]:
+        """The direct children of a node, by key."""
+        with self._db.read() as session:
+            rows = session.scalars(
+                select(KbNode).where(KbNode.parent_key == key).order_by(KbNode.key)
+            ).all()
+            return self._node_infos(session, rows)
+
+    def tree(self) -> builtins.list[NodeInfo]:
+        """Every node, in key order (a parent comes right before its subtree)."""
+        with self._db.read() as session:
+            rows = session.scalars(select(KbNode)).all()
+            infos = self._node_infos(session, rows)
+        # Sorting on the path parts, not the raw key, keeps '/a/b' before '/a-z'.
+        return sorted(infos, key=lambda n: n.key.split("/"))
+
+    # --- learnings: changes ---------------------------------------------------------------
+
+    def add(
+        self,
+        *,
+        node_key: str,
+        text: str,
+        example: str = "",
+        attributes: Sequence[str] = (),
+        sources: Sequence[str] = (),
+        actor: str,
+        status: LearningStatus = "active",
+        reason: str = "",
+    ) -> Learning:
+        """Add a new learning to an existing node (``add`` event)."""
+        text, example = _check_text(text, example, what=f"add to {node_key!r}")
+        with self._db.write() as session:
+            self._require_node(session, node_key)
+            row = LearningRow(
+                id=self._new_id(session),
+                node_key=node_key,
+                attributes=_union(attributes),
+                text=text,
+                example=example,
+                status=status,
+                version=1,
+                sources=_union(sources),
+                uses=0,
+            )
+            session.add(row)
+            session.flush()
+            self._event(session, "add", actor, reason, row=row, before=None)
+            return _to_learning(row)
+
+    def merge(
+        self,
+        into_id: str,
+        *,
+        text: str,
+        example: str = "",
+        attributes: Sequence[str] | None = None,
+        sources: Sequence[str] = (),
+        actor: str,
+        reason: str = "",
+    ) -> Learning:
+        """Fold new knowledge into an existing learning: new text, version + 1, sources united.
+
+        Args:
+            attributes: The merged learning's attributes; ``None`` keeps the current ones.
+        """
+        text, example = _check_text(text, example, what=f"merge into {into_id!r}")
+        with self._db.write() as session:
+            row = self._require_editable(session, into_id, "merge into")
+            before = _snapshot(row)
+            row.text, row.example = text, example
+            if attributes is not None:
+                row.attributes = _union(attributes)
+            row.sources = _union(row.sources, sources)
+            row.version += 1
+            row.updated_at = utcnow()
+            session.flush()
+            self._event(session, "merge", actor, reason, row=row, before=before)
+            return _to_learning(row)
+
+    def replace(
+        self,
+        old_id: str,
+        *,
+        text: str,
+        example: str = "",
+        attributes: Sequence[str] | None = None,
+        sources: Sequence[str] = (),
+        actor: str,
+        reason: str = "",
+        status: LearningStatus = "active",
+    ) -> Learning:
+        """Supersede a learning: the old one becomes ``deprecated``, a new one takes its node.
+
+        One ``replace`` event records both: ``learning_id`` is the new id, ``before`` the old
+        learning as it was (so ``history(learning_id=old)`` finds it too).
+
+        Args:
+            attributes: The new learning's attributes; ``None`` copies the old ones.
+        """
+        text, example = _check_text(text, example, what=f"replace {old_id!r}")
+        with self._db.write() as session:
+            old = self._require_editable(session, old_id, "replace")
+            before = _snapshot(old)
+            old.status = "deprecated"
+            old.updated_at = utcnow()
+            new = LearningRow(
+                id=self._new_id(session),
+                node_key=old.node_key,
+                attributes=_union(old.attributes if attributes is None else attributes),
+                text=text,
+                example=example,
+                status=status,
+                version=1,
+                sources=_union(sources),
+                uses=0,
+            )
+            session.add(new)
+            session.flush()
+            self._event(session, "replace", actor, reason, row=new, before=before)
+            return _to_learning(new)
+
+    def discard(
+        self,
+        reason: str,
+        draft: LearningDraft,
+        actor: str,
+        *,
+        node_key: str | None = None,
+        duplicate_of: str | None = None,
+    ) -> Event:
+        """Record that a draft was not placed (a ``discard`` event; nothing else changes).
+
+        Args:
+            node_key: Where the decision was taken.
+            duplicate_of: The learning the draft duplicates; the event is filed under its id.
+        """
+        with self._db.write() as session:
+            row = self._record(
+                session,
+                "discard",
+                actor,
+                reason,
+                learning_id=duplicate_of,
+                node_key=node_key,
+                before=None,
+                after=draft.model_dump(mode="json"),
+            )
+            return Event.from_row(row)
+
+    def set_status(
+        self, learning_id: str, status: LearningStatus, actor: str, reason: str = ""
+    ) -> Learning:
+        """Move a learning along :data:`TRANSITIONS` (a ``status`` event)."""
+        with self._db.write() as session:
+            row = self._require_learning(session, learning_id)
+            current: LearningStatus = row.status  # type: ignore[assignment]
+            if status not in TRANSITIONS[current]:
+                allowed = ", ".join(sorted(TRANSITIONS[current]))
+                raise KnowledgeError(
+                    f"learning {learning_id!r} is {current}; it cannot become {status} "
+                    f"(from {current} it can become: {allowed})"
+                )
+            before = _snapshot(row)
+            row.status = status
+            row.updated_at = utcnow()
+            session.flush()
+            self._event(session, "status", actor, reason, row=row, before=before)
+            return _to_learning(row)
+
+    def edit(
+        self,
+        learning_id: str,
+        *,
+        text: str | None = None,
+        example: str | None = None,
+        attributes: Sequence[str] | None = None,
+        actor: str,
+        reason: str = "",
+    ) -> Learning:
+        """Correct a learning by hand (an ``edit`` event; version + 1, sources unchanged)."""
+        with self._db.write() as session:
+            row = self._require_editable(session, learning_id, "edit")
+            before = _snapshot(row)
+            new_text, new_example = _check_text(
+                row.text if text is None else text,
+                row.example if example is None else example,
+                what=f"edit {learning_id!r}",
+            )
+            row.text, row.example = new_text, new_example
+            if attributes is not None:
+                row.attributes = _union(attributes)
+            row.version += 1
+            row.updated_at = utcnow()
+            session.flush()
+            self._event(session, "edit", actor, reason, row=row, before=before)
+            return _to_learning(row)
+
+    # --- learnings: reading ---------------------------------------------------------------
+
+    def get(self, learning_id: str) -> Learning:
+        """One learning by id; raises :class:`KnowledgeError` if unknown."""
+        with self._db.read() as session:
+            return _to_learning(self._require_learning(session, learning_id))
+
+    def list(
+        self, node_key: str | None = None, status: LearningStatus | None = None
+    ) -> builtins.list[Learning]:
+        """Learnings, optionally on one node and/or with one status, oldest first."""
+        query = select(LearningRow).order_by(
+            LearningRow.node_key, LearningRow.created_at, LearningRow.id
+        )
+        if node_key is not None:
+            query = query.where(LearningRow.node_key == node_key)
+        if status is not None:
+            query = query.where(LearningRow.status == status)
+        with self._db.read() as session:
+            return [_to_learning(r) for r in session.scalars(query)]
+
+    def history(
+        self, limit: int | None = None, learning_id: str | None = None
+    ) -> builtins.list[Event]:
+        """Recorded changes, newest first; for one learning, the events that touched it."""
+        query = select(KbEvent).order_by(KbEvent.seq.desc())
+        if learning_id is not None:
+            # A replace is filed under the new id; the old id is only inside ``before``.
+            query = query.where(
+                or_(
+                    KbEvent.learning_id == learning_id,
+                    and_(
+                        KbEvent.op == "replace",
+                        cast(KbEvent.before, Text).contains(f'"{learning_id}"'),
+                    ),
+                )
+            )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.read() as session:
+            return [Event.from_row(r) for r in session.scalars(query)]
+
+    def version(self) -> int:
+        """The KB version: the ``seq`` of the last event (0 for an empty knowledge base)."""
+        with self._db.read() as session:
+            return session.scalar(select(func.max(KbEvent.seq))) or 0
+
+    # --- retrieval and search -------------------------------------------------------------
+
+    def retrieve(
+        self,
+        path: CategoryPath,
+        attributes: builtins.list[str] | None = None,
+        *,
+        budget_tokens: int = 400,
+    ) -> builtins.list[Learning]:
+        """Active learnings for a prompt about ``path``: root to leaf, filtered, ranked, cut.
+
+        See :func:`dissensus.knowledge.retrieval.select_for_prompt` for the ranking. Call
+        :meth:`record_uses` with the ids that were actually put into the prompt.
+        """
+        keys = path.ancestor_keys()
+        with self._db.read() as session:
+            rows = session.scalars(
+                select(LearningRow).where(
+                    LearningRow.node_key.in_(keys), LearningRow.status == "active"
+                )
+            ).all()
+            candidates = [_to_learning(r) for r in rows]
+        depth = {key: i for i, key in enumerate(keys)}
+        return select_for_prompt(candidates, depth, attributes, budget_tokens=budget_tokens)
+
+    def record_uses(self, ids: Iterable[str]) -> None:
+        """Count one more prompt for each learning id (a usage counter, not a history event)."""
+        unique = sorted(set(ids))
+        if not unique:
+            return
+        with self._db.write() as session:
+            session.execute(
+                update(LearningRow)
+                .where(LearningRow.id.in_(unique))
+                .values(uses=LearningRow.uses + 1)
+            )
+
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 5,
+        node_prefix: str | None = None,
+        status: LearningStatus | None = "active",
+    ) -> builtins.list[Learning]:
+        """Learnings lexically closest to ``text`` (BM25 over text, example, attributes, node).
+
+        Args:
+            node_prefix: Only search this node and its subtree (``/shoes``).
+            status: Only learnings with this status; ``None`` for all.
+        """
+        query = select(LearningRow)
+        if status is not None:
+            query = query.where(LearningRow.status == status)
+        if node_prefix is not None and node_prefix != ROOT_KEY:
+            prefix = node_prefix.rstrip("/")
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(
+                or_(
+                    LearningRow.node_key == prefix,
+                    LearningRow.node_key.like(escaped + "/%", escape="\\"),
+                )
+            )
+        with self._db.read() as session:
+            learnings = [_to_learning(r) for r in session.scalars(query.order_by(LearningRow.id))]
+        documents = [
+            " ".join([lr.text, lr.example, *lr.attributes, lr.node.replace("/", " ")])
+            for lr in learnings
+        ]
+        return [learnings[i] for i, _ in bm25_rank(text, documents)[:limit]]
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _write_retrying(self, work: Callable[[Session], _T]) -> _T:
+        # Two processes may create the same node at once on PostgreSQL (SQLite serializes them
+        # with BEGIN IMMEDIATE); the loser's insert fails and a retry finds the node.
+        try:
+            with self._db.write() as session:
+                return work(session)
+        except IntegrityError:
+            with self._db.write() as session:
+                return work(session)
+
+    def _ensure_node(
+        self,
+        session: Session,
+        key: str,
+        name: str,
+        parent: str | None,
+        actor: str,
+        reason: str,
+    ) -> str:
+        if session.get(KbNode, key) is not None:
+            return key
+        session.add(KbNode(key=key, name=name, parent_key=parent))
+        session.flush()
+        after = {"key": key, "name": name, "parent_key": parent}
+        self._record(
+            session, "create_node", actor, reason, node_key=key, before=None, after=after
+        )
+        return key
+
+    def _require_node(self, session: Session, key: str) -> KbNode:
+        row = session.get(KbNode, key)
+        if row is None:
+            raise KnowledgeError(
+                f"knowledge node {key!r} does not exist; create it first with "
+                "KnowledgeBase.ensure_path(CategoryPath.parse(...)) or ensure_child()"
+            )
+        return row
+
+    def _require_learning(self, session: Session, learning_id: str) -> LearningRow:
+        row = session.get(LearningRow, learning_id)
+        if row is None:
+            raise KnowledgeError(
+                f"learning {learning_id!r} does not exist; list the ids with "
+                "KnowledgeBase.list() or search()"
+            )
+        return row
+
+    def _require_editable(self, session: Session, learning_id: str, action: str) -> LearningRow:
+        row = self._require_learning(session, learning_id)
+        if row.status not in _EDITABLE:
+            raise KnowledgeError(
+                f"cannot {action} learning {learning_id!r}: it is {row.status}; "
+                f"reactivate it first with set_status({learning_id!r}, 'active', ...)"
+            )
+        return row
+
+    def _new_id(self, session: Session) -> str:
+        # Short and readable for people auditing the KB; 16M values, so check for a clash.
+        while True:
+            candidate = f"L-{secrets.token_hex(3)}"
+            if session.get(LearningRow, candidate) is None:
+                return candidate
+
+    def _event(
+        self,
+        session: Session,
+        op: EventOp,
+        actor: str,
+        reason: str,
+        *,
+        row: LearningRow,
+        before: dict[str, Any] | None,
+    ) -> KbEvent:
+        return self._record(
+            session,
+            op,
+            actor,
+            reason,
+            learning_id=row.id,
+            node_key=row.node_key,
+            before=before,
+            after=_snapshot(row),
+        )
+
+    def _record(
+        self,
+        session: Session,
+        op: EventOp,
+        actor: str,
+        reason: str,
+        *,
+        learning_id: str | None = None,
+        node_key: str | None = None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> KbEvent:
+        event = KbEvent(
+            actor=actor,
+            op=op,
+            learning_id=learning_id,
+            node_key=node_key,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+        session.add(event)
+        session.flush()
+        return event
+
+    def _node_infos(self, session: Session, rows: Sequence[KbNode]) -> builtins.list[NodeInfo]:
+        if not rows:
+            return []
+        keys = [r.key for r in rows]
+        counts: dict[str, dict[LearningStatus, int]] = {k: {} for k in keys}
+        grouped = session.execute(
+            select(LearningRow.node_key, LearningRow.status, func.count())
+            .where(LearningRow.node_key.in_(keys))
+            .group_by(LearningRow.node_key, LearningRow.status)
+        )
+        for node_key, status, count in grouped:
+            counts[node_key][status] = count
+        return [
+            NodeInfo(
+                key=r.key,
+                name=r.name,
+                depth=depth_of(r.key),
+                parent=r.parent_key if r.parent_key is not None else parent_of(r.key),
+                counts=counts[r.key],
+            )
+            for r in rows
+        ]
