@@ -112,12 +112,12 @@ def text_spans(
             continue
         for _, _, raw in _grams(text, max_words):
             for form in _forms(raw):
+                if len(options) == limit - 1:
+                    return [*options, NA]
                 if form in seen or form.casefold() == NA or len(form) > max_chars:
                     continue
                 seen.add(form)
                 options.append(form)
-                if len(options) == limit - 1:
-                    return [*options, NA]
     return [*options, NA]
 
 
