@@ -19,17 +19,23 @@ from sqlalchemy.orm import Session
 
 from dissensus.domain import ROOT_KEY, CategoryPath, Learning, LearningDraft, LearningStatus
 from dissensus.errors import KnowledgeError
+from dissensus.knowledge._rows import (
+    MAX_EXAMPLE_CHARS,
+    MAX_TEXT_CHARS,
+    check_text,
+    node_infos,
+    record,
+    snapshot,
+    to_learning,
+    union,
+)
 from dissensus.knowledge._text import bm25_rank
 from dissensus.knowledge.history import Event, EventOp
 from dissensus.knowledge.retrieval import select_for_prompt
-from dissensus.knowledge.tree import ROOT_NAME, NodeInfo, child_key, depth_of, parent_of
+from dissensus.knowledge.tree import ROOT_NAME, NodeInfo, child_key
 from dissensus.storage import Database, KbEvent, KbNode, LearningRow, utcnow
 
 __all__ = ["MAX_EXAMPLE_CHARS", "MAX_TEXT_CHARS", "TRANSITIONS", "KnowledgeBase"]
-
-MAX_TEXT_CHARS = 400
-"""Longest rule text a learning may carry (as for :class:`LearningDraft`): prompts stay small."""
-MAX_EXAMPLE_CHARS = 300
 
 TRANSITIONS: dict[LearningStatus, frozenset[LearningStatus]] = {
     "proposed": frozenset({"active", "rejected"}),
@@ -41,52 +47,6 @@ TRANSITIONS: dict[LearningStatus, frozenset[LearningStatus]] = {
 
 _EDITABLE: frozenset[str] = frozenset({"proposed", "active"})
 _T = TypeVar("_T")
-
-
-def _snapshot(row: LearningRow) -> dict[str, Any]:
-    return _to_learning(row).model_dump(mode="json")
-
-
-def _to_learning(row: LearningRow) -> Learning:
-    return Learning(
-        id=row.id,
-        node=row.node_key,
-        attributes=list(row.attributes),
-        text=row.text,
-        example=row.example,
-        status=row.status,  # type: ignore[arg-type]  # the column only ever holds the Literal
-        version=row.version,
-        sources=list(row.sources),
-        uses=row.uses,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def _union(*lists: Iterable[str]) -> builtins.list[str]:
-    """Order-preserving union: provenance reads oldest case first."""
-    seen: dict[str, None] = {}
-    for items in lists:
-        for item in items:
-            seen.setdefault(item, None)
-    return builtins.list(seen)
-
-
-def _check_text(text: str, example: str, *, what: str) -> tuple[str, str]:
-    text, example = text.strip(), example.strip()
-    if not text:
-        raise KnowledgeError(f"{what}: the learning text is empty; give the rule to apply")
-    if len(text) > MAX_TEXT_CHARS:
-        raise KnowledgeError(
-            f"{what}: the learning text has {len(text)} characters; shorten it to at most "
-            f"{MAX_TEXT_CHARS} (one concrete rule per learning)"
-        )
-    if len(example) > MAX_EXAMPLE_CHARS:
-        raise KnowledgeError(
-            f"{what}: the example has {len(example)} characters; shorten it to at most "
-            f"{MAX_EXAMPLE_CHARS}"
-        )
-    return text, example
 
 
 class KnowledgeBase:
@@ -135,7 +95,7 @@ class KnowledgeBase:
         """Describe one node; raises :class:`KnowledgeError` if there is no such node."""
         with self._db.read() as session:
             row = self._require_node(session, key)
-            return self._node_infos(session, [row])[0]
+            return node_infos(session, [row])[0]
 
     def children(self, key: str) -> builtins.list[NodeInfo]:
         """The direct children of a node, by key."""
@@ -143,13 +103,13 @@ class KnowledgeBase:
             rows = session.scalars(
                 select(KbNode).where(KbNode.parent_key == key).order_by(KbNode.key)
             ).all()
-            return self._node_infos(session, rows)
+            return node_infos(session, rows)
 
     def tree(self) -> builtins.list[NodeInfo]:
         """Every node, in key order (a parent comes right before its subtree)."""
         with self._db.read() as session:
             rows = session.scalars(select(KbNode)).all()
-            infos = self._node_infos(session, rows)
+            infos = node_infos(session, rows)
         # Sorting on the path parts, not the raw key, keeps '/a/b' before '/a-z'.
         return sorted(infos, key=lambda n: n.key.split("/"))
 
@@ -168,24 +128,24 @@ class KnowledgeBase:
         reason: str = "",
     ) -> Learning:
         """Add a new learning to an existing node (``add`` event)."""
-        text, example = _check_text(text, example, what=f"add to {node_key!r}")
+        text, example = check_text(text, example, what=f"add to {node_key!r}")
         with self._db.write() as session:
             self._require_node(session, node_key)
             row = LearningRow(
                 id=self._new_id(session),
                 node_key=node_key,
-                attributes=_union(attributes),
+                attributes=union(attributes),
                 text=text,
                 example=example,
                 status=status,
                 version=1,
-                sources=_union(sources),
+                sources=union(sources),
                 uses=0,
             )
             session.add(row)
             session.flush()
             self._event(session, "add", actor, reason, row=row, before=None)
-            return _to_learning(row)
+            return to_learning(row)
 
     def merge(
         self,
@@ -203,19 +163,19 @@ class KnowledgeBase:
         Args:
             attributes: The merged learning's attributes; ``None`` keeps the current ones.
         """
-        text, example = _check_text(text, example, what=f"merge into {into_id!r}")
+        text, example = check_text(text, example, what=f"merge into {into_id!r}")
         with self._db.write() as session:
             row = self._require_editable(session, into_id, "merge into")
-            before = _snapshot(row)
+            before = snapshot(row)
             row.text, row.example = text, example
             if attributes is not None:
-                row.attributes = _union(attributes)
-            row.sources = _union(row.sources, sources)
+                row.attributes = union(attributes)
+            row.sources = union(row.sources, sources)
             row.version += 1
             row.updated_at = utcnow()
             session.flush()
             self._event(session, "merge", actor, reason, row=row, before=before)
-            return _to_learning(row)
+            return to_learning(row)
 
     def replace(
         self,
@@ -237,27 +197,27 @@ class KnowledgeBase:
         Args:
             attributes: The new learning's attributes; ``None`` copies the old ones.
         """
-        text, example = _check_text(text, example, what=f"replace {old_id!r}")
+        text, example = check_text(text, example, what=f"replace {old_id!r}")
         with self._db.write() as session:
             old = self._require_editable(session, old_id, "replace")
-            before = _snapshot(old)
+            before = snapshot(old)
             old.status = "deprecated"
             old.updated_at = utcnow()
             new = LearningRow(
                 id=self._new_id(session),
                 node_key=old.node_key,
-                attributes=_union(old.attributes if attributes is None else attributes),
+                attributes=union(old.attributes if attributes is None else attributes),
                 text=text,
                 example=example,
                 status=status,
                 version=1,
-                sources=_union(sources),
+                sources=union(sources),
                 uses=0,
             )
             session.add(new)
             session.flush()
             self._event(session, "replace", actor, reason, row=new, before=before)
-            return _to_learning(new)
+            return to_learning(new)
 
     def discard(
         self,
@@ -275,7 +235,7 @@ class KnowledgeBase:
             duplicate_of: The learning the draft duplicates; the event is filed under its id.
         """
         with self._db.write() as session:
-            row = self._record(
+            row = record(
                 session,
                 "discard",
                 actor,
@@ -300,12 +260,12 @@ class KnowledgeBase:
                     f"learning {learning_id!r} is {current}; it cannot become {status} "
                     f"(from {current} it can become: {allowed})"
                 )
-            before = _snapshot(row)
+            before = snapshot(row)
             row.status = status
             row.updated_at = utcnow()
             session.flush()
             self._event(session, "status", actor, reason, row=row, before=before)
-            return _to_learning(row)
+            return to_learning(row)
 
     def edit(
         self,
@@ -320,27 +280,27 @@ class KnowledgeBase:
         """Correct a learning by hand (an ``edit`` event; version + 1, sources unchanged)."""
         with self._db.write() as session:
             row = self._require_editable(session, learning_id, "edit")
-            before = _snapshot(row)
-            new_text, new_example = _check_text(
+            before = snapshot(row)
+            new_text, new_example = check_text(
                 row.text if text is None else text,
                 row.example if example is None else example,
                 what=f"edit {learning_id!r}",
             )
             row.text, row.example = new_text, new_example
             if attributes is not None:
-                row.attributes = _union(attributes)
+                row.attributes = union(attributes)
             row.version += 1
             row.updated_at = utcnow()
             session.flush()
             self._event(session, "edit", actor, reason, row=row, before=before)
-            return _to_learning(row)
+            return to_learning(row)
 
     # --- learnings: reading ---------------------------------------------------------------
 
     def get(self, learning_id: str) -> Learning:
         """One learning by id; raises :class:`KnowledgeError` if unknown."""
         with self._db.read() as session:
-            return _to_learning(self._require_learning(session, learning_id))
+            return to_learning(self._require_learning(session, learning_id))
 
     def list(
         self, node_key: str | None = None, status: LearningStatus | None = None
@@ -354,12 +314,18 @@ class KnowledgeBase:
         if status is not None:
             query = query.where(LearningRow.status == status)
         with self._db.read() as session:
-            return [_to_learning(r) for r in session.scalars(query)]
+            return [to_learning(r) for r in session.scalars(query)]
 
     def history(
         self, limit: int | None = None, learning_id: str | None = None
     ) -> builtins.list[Event]:
-        """Recorded changes, newest first; for one learning, the events that touched it."""
+        """Recorded changes in the order they happened, oldest first.
+
+        Args:
+            limit: Only the newest ``limit`` events (still returned oldest first).
+            learning_id: Only the events that touched this learning, including the ``replace``
+                that deprecated it.
+        """
         query = select(KbEvent).order_by(KbEvent.seq.desc())
         if learning_id is not None:
             # A replace is filed under the new id; the old id is only inside ``before``.
@@ -375,7 +341,8 @@ class KnowledgeBase:
         if limit is not None:
             query = query.limit(limit)
         with self._db.read() as session:
-            return [Event.from_row(r) for r in session.scalars(query)]
+            newest_first = [Event.from_row(r) for r in session.scalars(query)]
+        return newest_first[::-1]
 
     def version(self) -> int:
         """The KB version: the ``seq`` of the last event (0 for an empty knowledge base)."""
@@ -403,7 +370,7 @@ class KnowledgeBase:
                     LearningRow.node_key.in_(keys), LearningRow.status == "active"
                 )
             ).all()
-            candidates = [_to_learning(r) for r in rows]
+            candidates = [to_learning(r) for r in rows]
         depth = {key: i for i, key in enumerate(keys)}
         return select_for_prompt(candidates, depth, attributes, budget_tokens=budget_tokens)
 
@@ -446,7 +413,7 @@ class KnowledgeBase:
                 )
             )
         with self._db.read() as session:
-            learnings = [_to_learning(r) for r in session.scalars(query.order_by(LearningRow.id))]
+            learnings = [to_learning(r) for r in session.scalars(query.order_by(LearningRow.id))]
         documents = [
             " ".join([lr.text, lr.example, *lr.attributes, lr.node.replace("/", " ")])
             for lr in learnings
@@ -479,9 +446,7 @@ class KnowledgeBase:
         session.add(KbNode(key=key, name=name, parent_key=parent))
         session.flush()
         after = {"key": key, "name": name, "parent_key": parent}
-        self._record(
-            session, "create_node", actor, reason, node_key=key, before=None, after=after
-        )
+        record(session, "create_node", actor, reason, node_key=key, before=None, after=after)
         return key
 
     def _require_node(self, session: Session, key: str) -> KbNode:
@@ -528,7 +493,7 @@ class KnowledgeBase:
         row: LearningRow,
         before: dict[str, Any] | None,
     ) -> KbEvent:
-        return self._record(
+        return record(
             session,
             op,
             actor,
@@ -536,53 +501,5 @@ class KnowledgeBase:
             learning_id=row.id,
             node_key=row.node_key,
             before=before,
-            after=_snapshot(row),
+            after=snapshot(row),
         )
-
-    def _record(
-        self,
-        session: Session,
-        op: EventOp,
-        actor: str,
-        reason: str,
-        *,
-        learning_id: str | None = None,
-        node_key: str | None = None,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
-    ) -> KbEvent:
-        event = KbEvent(
-            actor=actor,
-            op=op,
-            learning_id=learning_id,
-            node_key=node_key,
-            before=before,
-            after=after,
-            reason=reason,
-        )
-        session.add(event)
-        session.flush()
-        return event
-
-    def _node_infos(self, session: Session, rows: Sequence[KbNode]) -> builtins.list[NodeInfo]:
-        if not rows:
-            return []
-        keys = [r.key for r in rows]
-        counts: dict[str, dict[LearningStatus, int]] = {k: {} for k in keys}
-        grouped = session.execute(
-            select(LearningRow.node_key, LearningRow.status, func.count())
-            .where(LearningRow.node_key.in_(keys))
-            .group_by(LearningRow.node_key, LearningRow.status)
-        )
-        for node_key, status, count in grouped:
-            counts[node_key][status] = count
-        return [
-            NodeInfo(
-                key=r.key,
-                name=r.name,
-                depth=depth_of(r.key),
-                parent=r.parent_key if r.parent_key is not None else parent_of(r.key),
-                counts=counts[r.key],
-            )
-            for r in rows
-        ]

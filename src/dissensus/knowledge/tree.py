@@ -32,7 +32,13 @@ class NodeInfo(BaseModel):
 
     @property
     def active(self) -> int:
+        """Active learnings on this node."""
         return self.counts.get("active", 0)
+
+    @property
+    def parent_key(self) -> str | None:
+        """Same as :attr:`parent`, named like the ``kb_nodes`` column the CLI reads."""
+        return self.parent
 
 
 def child_key(parent: str, name: str) -> str:

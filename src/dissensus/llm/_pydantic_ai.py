@@ -8,7 +8,7 @@ model takes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, Literal, TypeVar
 
 import httpx2
@@ -21,7 +21,14 @@ from pydantic_ai import (
     UnexpectedModelBehavior,
     capture_run_messages,
 )
-from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, RetryPromptPart
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    RetryFeedbackPart,
+    RetryPromptPart,
+    ToolReturnPart,
+)
 from pydantic_ai.models import Model
 from pydantic_ai.settings import ModelSettings
 
@@ -29,7 +36,7 @@ from dissensus.domain.usage import Usage
 from dissensus.errors import ConfigError, ModelError
 from dissensus.llm.base import LLM, Answer, ModelProfile
 
-__all__ = ["OutputMode", "PydanticAILLM"]
+__all__ = ["OutputMode", "PydanticAILLM", "error_text", "output_retries"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -92,7 +99,9 @@ class PydanticAILLM(LLM):
         max_tokens: int = 256,
     ) -> Answer[T]:
         """Ask for one object of ``output_type``; abstain after one failed repair attempt."""
-        return await self._run(output_type, system=system, prompt=prompt, tools=(), max_tokens=max_tokens)
+        return await self._run(
+            output_type, system=system, prompt=prompt, tools=(), max_tokens=max_tokens
+        )
 
     async def agent(
         self,
@@ -113,7 +122,9 @@ class PydanticAILLM(LLM):
                 f"model {self.name!r} cannot call tools; check profile.supports_tools and use "
                 "structured() with the tool results gathered into the prompt"
             )
-        return await self._run(output_type, system=system, prompt=prompt, tools=tools, max_tokens=max_tokens)
+        return await self._run(
+            output_type, system=system, prompt=prompt, tools=tools, max_tokens=max_tokens
+        )
 
     async def aclose(self) -> None:
         """Release the engine or client behind the model; later calls are not supported."""
@@ -159,7 +170,7 @@ class PydanticAILLM(LLM):
                     output=None,
                     usage=usage,
                     attempts=max(1, _attempts_of(messages, tools)),
-                    error=_describe_failure(exc, messages),
+                    error=_describe_failure(exc, messages, tools),
                 )
         run_usage = result.usage
         return Answer(
@@ -188,45 +199,64 @@ def _usage_of(messages: Sequence[ModelMessage]) -> Usage:
 
 
 def _attempts_of(messages: Sequence[ModelMessage], tools: Sequence[Callable[..., Any]]) -> int:
-    """How many tries at the final answer: one plus every output re-ask.
+    """How many tries at the final answer: one plus every output re-ask."""
+    return 1 + len(output_retries(messages, _tool_names(tools)))
 
-    Re-asks about a function tool's arguments are part of the agent's work, not a new attempt
-    at the answer, so they are not counted.
+
+def _tool_names(tools: Sequence[Callable[..., Any]]) -> set[str]:
+    return {getattr(tool, "__name__", "") for tool in tools}
+
+
+def output_retries(messages: Sequence[ModelMessage], tool_names: Collection[str]) -> list[str]:
+    """The error text of every re-ask about the answer, oldest first.
+
+    Re-asks about a function tool's arguments are part of an agent's work, not a new attempt at
+    the answer, so they are left out.
     """
-    tool_names = {getattr(tool, "__name__", "") for tool in tools}
-    retries = sum(
-        1
-        for message in messages
-        if isinstance(message, ModelRequest)
-        for part in message.parts
-        if isinstance(part, RetryPromptPart) and part.tool_name not in tool_names
-    )
-    return 1 + retries
+    texts: list[str] = []
+    for message in messages:
+        if not isinstance(message, ModelRequest):
+            continue
+        for part in message.parts:
+            if isinstance(part, RetryFeedbackPart | RetryPromptPart):
+                if getattr(part, "tool_name", None) not in tool_names:
+                    texts.append(error_text(part.content))
+            elif (
+                isinstance(part, ToolReturnPart)
+                and part.outcome == "retried"
+                and part.tool_name not in tool_names
+            ):
+                texts.append(error_text(part.content))
+    return texts
 
 
-def _describe_failure(exc: BaseException, messages: Sequence[ModelMessage]) -> str:
+def _describe_failure(
+    exc: BaseException, messages: Sequence[ModelMessage], tools: Sequence[Callable[..., Any]]
+) -> str:
     """One line that says why the model abstained, quoting the last validation error."""
-    last_retry = next(
-        (
-            part
-            for message in reversed(messages)
-            if isinstance(message, ModelRequest)
-            for part in reversed(message.parts)
-            if isinstance(part, RetryPromptPart)
-        ),
-        None,
-    )
     text = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, UnexpectedModelBehavior) and last_retry is not None:
-        text += f"; last error: {_retry_text(last_retry)}"
-    return text[:_ERROR_CHARS]
+    if isinstance(exc, UnexpectedModelBehavior):
+        # The final attempt's error is the exception's cause; it never went back to the model.
+        if exc.__cause__ is not None:
+            text += f"; last error: {exc.__cause__}"
+        elif retries := output_retries(messages, _tool_names(tools)):
+            text += f"; last error: {retries[-1]}"
+    return " ".join(text.split())[:_ERROR_CHARS]
 
 
-def _retry_text(part: RetryPromptPart) -> str:
-    """The validation errors of a re-ask as ``loc: message`` pairs."""
-    if isinstance(part.content, str):
-        return part.content
-    return "; ".join(
-        f"{'.'.join(str(loc) for loc in error['loc']) or '<root>'}: {error['msg']}"
-        for error in part.content
-    )
+def error_text(content: object) -> str:
+    """Validation errors as ``loc: message (got value)``; other content as its text."""
+    if isinstance(content, list) and all(isinstance(e, dict) and "msg" in e for e in content):
+        return "; ".join(_one_error(error) for error in content)
+    if isinstance(content, dict) and "error" in content:
+        return error_text(content["error"])
+    return str(content)
+
+
+def _one_error(error: dict[str, Any]) -> str:
+    where = ".".join(str(loc) for loc in error.get("loc", ())) or "<root>"
+    text = f"{where}: {error['msg']}"
+    value = error.get("input")
+    if isinstance(value, str | int | float | bool) and error.get("type") != "missing":
+        text += f" (got {value!r})"
+    return text

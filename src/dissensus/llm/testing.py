@@ -34,6 +34,7 @@ from pydantic_ai.messages import (
     ModelRequest,
     ModelResponse,
     ModelResponsePart,
+    RetryFeedbackPart,
     RetryPromptPart,
     TextPart,
     ToolCallPart,
@@ -45,7 +46,7 @@ from pydantic_ai.profiles import ModelProfile as PydanticAIProfile
 from pydantic_ai.usage import RequestUsage
 
 from dissensus.errors import ModelError
-from dissensus.llm._pydantic_ai import _ABSTAIN_ON, OutputMode, PydanticAILLM, _retry_text
+from dissensus.llm._pydantic_ai import _ABSTAIN_ON, OutputMode, PydanticAILLM, error_text
 from dissensus.llm.base import Answer, ModelProfile
 
 __all__ = [
@@ -176,7 +177,9 @@ class ScriptedLLM(PydanticAILLM):
         result = self.handler(request)
         usage = RequestUsage()
         if isinstance(result, ScriptedReply):
-            usage = RequestUsage(input_tokens=result.input_tokens, output_tokens=result.output_tokens)
+            usage = RequestUsage(
+                input_tokens=result.input_tokens, output_tokens=result.output_tokens
+            )
             result = result.output
         if isinstance(result, BaseException):
             if isinstance(result, _ABSTAIN_ON):
@@ -320,32 +323,40 @@ def _as_json_text(output: BaseModel | dict[str, Any] | str) -> str:
 def _scripted_request(
     messages: Sequence[ModelMessage], info: AgentInfo, output_type: type[BaseModel]
 ) -> ScriptedRequest:
-    """Read the conversation so far into what a handler needs to decide."""
+    """Read the conversation so far into what a handler needs to decide.
+
+    pydantic-ai renders a re-ask about plain-text output as a later user turn, and one about an
+    output tool as that tool's return; both count as a new attempt at the answer.
+    """
     tool_names = tuple(tool.name for tool in info.function_tools)
-    prompt = ""
-    retries: list[RetryPromptPart] = []
+    prompt: str | None = None
     tool_results: list[tuple[str, str]] = []
-    for message in messages:
+    reasks: list[tuple[int, str]] = []  # (index of the request, feedback text)
+    for index, message in enumerate(messages):
         if not isinstance(message, ModelRequest):
             continue
         for part in message.parts:
-            if isinstance(part, UserPromptPart) and not prompt and isinstance(part.content, str):
-                prompt = part.content
-            elif isinstance(part, RetryPromptPart) and part.tool_name not in tool_names:
-                retries.append(part)
+            if isinstance(part, UserPromptPart):
+                text = part.content if isinstance(part.content, str) else str(part.content)
+                if prompt is None:
+                    prompt = text
+                else:
+                    reasks.append((index, text))
+            elif isinstance(part, RetryFeedbackPart | RetryPromptPart):
+                reasks.append((index, error_text(part.content)))
             elif isinstance(part, ToolReturnPart):
-                tool_results.append((part.tool_name, part.model_response_str()))
-    last = messages[-1] if messages else None
-    feedback = None
-    if isinstance(last, ModelRequest):
-        pending = [p for p in last.parts if isinstance(p, RetryPromptPart) and p in retries]
-        feedback = _retry_text(pending[-1]) if pending else None
+                if part.tool_name in tool_names:
+                    tool_results.append((part.tool_name, part.model_response_str()))
+                else:
+                    reasks.append((index, error_text(part.content)))
+    latest = len(messages) - 1
+    feedback = [text for index, text in reasks if index == latest]
     return ScriptedRequest(
         system=info.instructions or "",
-        prompt=prompt,
+        prompt=prompt or "",
         output_type=output_type,
         tool_names=tool_names,
-        attempt=1 + len(retries),
-        feedback=feedback,
+        attempt=1 + len(reasks),
+        feedback=feedback[-1] if feedback else None,
         tool_results=tuple(tool_results),
     )

@@ -1,4 +1,4 @@
-"""Storage: the database engine, the tables, the migrations, and the queue primitives.
+"""Storage: the database engine, the tables and the migrations (and, later, queue primitives).
 
 Owns how dissensus talks to its database — SQLite under ``$DISSENSUS_HOME`` by default,
 PostgreSQL by URL — the declarative tables every room writes through, and the Alembic

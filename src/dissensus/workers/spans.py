@@ -51,7 +51,8 @@ def _forms(span: str) -> list[str]:
     varies, and the stripped one comes first so that the cap prefers it.
     """
     trimmed = _trim(span)
-    if not trimmed:
+    # A span without a letter or digit ("...", "&") is never an attribute value.
+    if not any(c.isalnum() for c in trimmed):
         return []
     if trimmed.endswith("."):
         bare = _trim(trimmed.rstrip("."))

