@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dissensus.errors import ConfigError, MissingExtraError
+from dissensus.errors import ConfigError, MissingExtraError, ModelError
 from dissensus.llm import EngineOptions, open_model
 from dissensus.llm.local import LocalLLM, open_local, resolve_local_path
 
@@ -47,7 +47,7 @@ def gemma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalLLM]:
     """Gemma 3 270M, assembled into a temporary DISSENSUS_HOME and loaded once per module."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DISSENSUS_HOME", str(tmp_path_factory.mktemp("home")))
-        llm = open_local("gemma3-270m", options=EngineOptions(parallel=2, threads=2))
+        llm = open_local("gemma3-270m", options=EngineOptions(parallel=2))
     yield llm
     asyncio.run(llm.aclose())
 
@@ -167,6 +167,18 @@ def test_missing_engine_names_the_embedded_extra(monkeypatch: pytest.MonkeyPatch
     )
     with pytest.raises(MissingExtraError, match=r"dissensus\[embedded\]"):
         open_model("local:smollm2-135m")
+
+
+@pytest.mark.embedded
+async def test_a_file_llama_cpp_cannot_load_raises_instead_of_abstaining(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF-not-really")
+    llm = open_model(f"local:{broken}")
+    try:
+        with pytest.raises(ModelError, match=r"llama\.cpp could not load"):
+            await llm.structured(Shoe, system=SYSTEM, prompt=TITLE)
+    finally:
+        await llm.aclose()
 
 
 def test_unknown_local_names_and_missing_files_are_config_errors(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import httpx2
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import Stubber  # type: ignore[import-untyped]
 
 from dissensus.domain.usage import Usage
 from dissensus.llm import open_model

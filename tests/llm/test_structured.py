@@ -56,7 +56,7 @@ async def test_invalid_then_valid_is_repaired_with_usage_of_both(
         output_mode=mode,
     )
     answer = await llm.structured(Shoe, system=SYSTEM, prompt=TITLE)
-    assert answer.output == Shoe(**VALID)
+    assert answer.output == Shoe.model_validate(VALID)
     assert answer.attempts == 2
     assert answer.usage == Usage(requests=2, input_tokens=230, output_tokens=41)
     first, second = llm.requests
@@ -136,11 +136,11 @@ async def test_agent_runs_the_tools_the_script_calls() -> None:
         if not request.tool_results:
             return ToolCalls([ToolCall("lookup_catalog", {"query": "Air Max 90"})])
         assert request.tool_results == (("lookup_catalog", "Nike Air Max 90: color=red"),)
-        return Shoe(**VALID)
+        return Shoe.model_validate(VALID)
 
     llm = ScriptedLLM("scripted:agent", respond)
     answer = await llm.agent(Shoe, system=SYSTEM, prompt=TITLE, tools=[lookup_catalog])
-    assert answer.output == Shoe(**VALID)
+    assert answer.output == Shoe.model_validate(VALID)
     assert answer.attempts == 1
     assert answer.usage.requests == 2
     assert seen == ["Air Max 90"]

@@ -24,6 +24,6 @@ def models() -> None:
             str(info.context_tokens),
             f"{info.input_price_per_mtok:g}",
             f"{info.output_price_per_mtok:g}",
-            info.note or "",
+            info.description,
         )
     console.print(table)

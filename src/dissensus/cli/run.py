@@ -41,7 +41,8 @@ def _execute(settings: Settings, request: RunRequest, *, quiet: bool) -> RunSumm
         progress.update(task, completed=done, total=total)
 
     async def go() -> RunSummary:
-        async with ModelPool(openai_base_url=settings.openai_base_url) as pool:
+        options = {"base_url": settings.openai_base_url} if settings.openai_base_url else {}
+        async with ModelPool(**options) as pool:
             runner = Runner(settings, db=db, open_model=pool.get, progress=update)
             return await runner.run(request)
 

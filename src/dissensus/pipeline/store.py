@@ -116,13 +116,16 @@ class RunStore:
 
     def rows(self) -> list[RunProduct]:
         with self.db.read() as session:
-            return list(
+            rows = list(
                 session.scalars(
                     select(RunProduct)
                     .where(RunProduct.run_id == self.run_id)
                     .order_by(RunProduct.seq)
                 )
             )
+            # Detach before the read session rolls back, so the rows stay readable.
+            session.expunge_all()
+            return rows
 
     def call_totals(self) -> tuple[int, int, int]:
         """(model requests, input tokens, output tokens) spent by the run so far."""
