@@ -98,6 +98,11 @@ class ConsensusOutcome(BaseModel):
         return [d.to_dispute() for d in self.decisions.values() if not d.agreed]
 
 
+def _offers_alternative(verdict: Verdict, value: str | None) -> bool:
+    """Whether a veto names a value other than the one the generators agreed on."""
+    return verdict.suggestion is not None and normalize(verdict.suggestion) != normalize(value)
+
+
 def _note(evaluation: Evaluation | None, verdict: Verdict | None) -> str | None:
     if evaluation is not None and evaluation.abstained:
         return f"evaluator abstained: {evaluation.error or 'no valid answer'}"
@@ -159,7 +164,12 @@ def _decide_one(
         reason = "abstained" if abstained and len(groups) <= 1 else "disagreement"
     elif leader_key is None and not policy.absent_agreement_is_consensus:
         reason = "disagreement"
-    elif verdict is not None and verdict.verdict in ("wrong", "missing") and policy.evaluator_veto:
+    elif (
+        verdict is not None
+        and verdict.verdict in ("wrong", "missing")
+        and policy.evaluator_veto
+        and (not policy.veto_needs_alternative or _offers_alternative(verdict, value))
+    ):
         reason = "rejected"
     elif verdict is not None and verdict.verdict == "ambiguous" and policy.ambiguous_escalates:
         reason = "ambiguous"

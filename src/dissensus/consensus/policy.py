@@ -24,6 +24,12 @@ class ConsensusPolicy(BaseModel):
     """
     evaluator_veto: bool = True
     """A ``wrong`` or ``missing`` verdict sends the attribute up even when generators agree."""
+    veto_needs_alternative: bool = False
+    """A veto counts only when the evaluator suggests a value that differs from the agreed one.
+
+    For tiny evaluators that say ``missing`` about everything: a critique that names no
+    alternative is then treated as noise instead of sending every attribute up.
+    """
     ambiguous_escalates: bool = True
     """An ``ambiguous`` verdict sends the attribute up even when generators agree."""
     absent_agreement_is_consensus: bool = True

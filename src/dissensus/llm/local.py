@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from pydantic_ai.models import Model
 
 from dissensus.errors import ConfigError, MissingExtraError, ModelError
+from dissensus.llm._grammar import compact_grammar
 from dissensus.llm._pydantic_ai import PydanticAILLM
 from dissensus.llm.base import Answer, ModelProfile
 
@@ -105,7 +106,7 @@ class EngineOptions:
     context_tokens: int = 4096
     """Context per slot; llama.cpp gets ``parallel * context_tokens`` in total."""
     threads: int = 0
-    """CPU threads for decoding; 0 means half the cores (at least 1, at most 8)."""
+    """CPU threads for decoding; 0 means ``$DISSENSUS_LLAMA_THREADS`` or every core (at most 8)."""
     verbose: bool | None = None
     """Show llama.cpp's logging; ``None`` reads ``$DISSENSUS_LLAMA_LOG``."""
 
@@ -120,10 +121,19 @@ class EngineOptions:
         return int(raw) if raw.isdigit() and int(raw) > 1 else 3
 
     def thread_count(self) -> int:
-        # Half the cores: llama.cpp's threads spin-wait on each other, so when Python, the
-        # other engine or another process takes a core they stall (measured on 2 cores with one
-        # busy: SmolLM2 0.34 s per call on 1 thread, 2.6 s on 2).
-        return self.threads or max(1, min((os.cpu_count() or 2) // 2, 8))
+        """Decoding threads: ``threads``, else ``$DISSENSUS_LLAMA_THREADS``, else every core.
+
+        The embedded default runs one engine (Gemma), which should have the whole machine.
+        Running two local engines at once? Give each half the cores: llama.cpp's threads
+        spin-wait on each other, so oversubscribed cores stall them (measured on 2 cores with
+        one busy: SmolLM2 0.34 s per call on 1 thread, 2.6 s on 2).
+        """
+        if self.threads:
+            return self.threads
+        raw = os.environ.get("DISSENSUS_LLAMA_THREADS", "").strip()
+        if raw.isdigit() and int(raw) > 0:
+            return int(raw)
+        return max(1, min(os.cpu_count() or 2, 8))
 
 
 def local_models_dir() -> Path:
@@ -316,6 +326,7 @@ class EngineTransport(httpx2.AsyncBaseTransport):
             )
         body = json.loads(await request.aread())
         body["cache_prompt"] = True
+        _compact_json_output(body)
         try:
             result = await self.engine.chat(body)
         except ModelError as exc:
@@ -324,6 +335,18 @@ class EngineTransport(httpx2.AsyncBaseTransport):
         if isinstance(error, dict):
             return httpx2.Response(int(error.get("code") or 500), json=result, request=request)
         return httpx2.Response(200, json=result, request=request)
+
+
+def _compact_json_output(body: dict[str, Any]) -> None:
+    """Swap a JSON-schema ``response_format`` for our whitespace-free grammar when it fits."""
+    response_format = body.get("response_format")
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    grammar = compact_grammar(schema) if isinstance(schema, dict) else None
+    if grammar is not None:
+        del body["response_format"]
+        body["grammar"] = grammar
 
 
 def _error_response(status: int, message: str) -> httpx2.Response:

@@ -84,6 +84,7 @@ class Runner:
         policy = ConsensusPolicy(
             quorum=c.quorum,
             evaluator_veto=c.evaluator_veto,
+            veto_needs_alternative=c.veto_needs_alternative,
             ambiguous_escalates=c.ambiguous_escalates,
             absent_agreement_is_consensus=c.absent_agreement_is_consensus,
             abstention_escalates=c.abstention_escalates,
