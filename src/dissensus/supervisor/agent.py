@@ -192,12 +192,12 @@ def _from_gathered(output: BaseModel, case: Case) -> Resolution:
         for d in case.disputes
         if any(v != values[d.attribute] for v in d.candidates.values())
     ]
-    if not data["needs_human"] and changed and (lesson or why):
+    if not data["needs_human"] and changed:
         learnings.append(
             LearningDraft(
                 category=case.product.category,
                 attributes=changed,
-                text=(lesson or why)[:400],
+                text=_lesson_text(lesson, why, case, values, changed)[:400],
                 example=solved_example(case, {a: values[a] for a in changed}),
             )
         )
@@ -208,6 +208,39 @@ def _from_gathered(output: BaseModel, case: Case) -> Resolution:
         learnings=learnings,
         needs_human=bool(data["needs_human"]),
     )
+
+
+def _informative(text: str) -> bool:
+    """Whether a model-written lesson says something: tiny models often answer "No" or ":"."""
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    return len(words) >= 4 and len(text) >= 20
+
+
+def _lesson_text(
+    lesson: str, why: str, case: Case, values: dict[str, str | None], changed: list[str]
+) -> str:
+    """The learning's rule: the model's lesson when it says something, else the resolution.
+
+    The fallback states what was decided and what the workers got wrong, anchored on the
+    attribute's description; with the solved example beside it, that is the concrete kind of
+    learning that moves small workers.
+    """
+    for text in (lesson, why):
+        if _informative(text):
+            return text
+    specs = {s.name: s for s in case.attributes}
+    disputes = {d.attribute: d for d in case.disputes}
+    parts = []
+    for name in changed:
+        value = values[name]
+        wrong = sorted({v for v in disputes[name].candidates.values() if v and v != value})
+        shown = repr(value) if value is not None else "not stated (n/a)"
+        rule = f"{name} is {shown}"
+        if wrong:
+            rule += f", not {', '.join(repr(w) for w in wrong)}"
+        about = specs[name].description if name in specs else None
+        parts.append(rule + (f" ({about})" if about else ""))
+    return "Resolved: " + "; ".join(parts) + "."
 
 
 def _keep_disputed(resolution: Resolution, case: Case) -> Resolution:
