@@ -1,3 +1,4 @@
+import itertools
 from pathlib import Path
 
 import pytest
@@ -55,10 +56,16 @@ def test_product_validation_messages() -> None:
         Product.from_record([1, 2])
 
 
-@given(st.lists(st.text(alphabet=st.characters(blacklist_characters=">/"), min_size=1).filter(str.strip), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_characters=">/"), min_size=1).filter(str.strip),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_category_path_round_trips_and_keys_nest(parts: list[str]) -> None:
     path = CategoryPath(tuple(p.strip() for p in parts))
     assert CategoryPath.parse(str(path)) == path
     keys = path.ancestor_keys()
     assert keys[0] == "/" and keys[-1] == path.key
-    assert all(b.startswith(a.rstrip("/") + "/") or a == "/" for a, b in zip(keys, keys[1:]))
+    assert all(b.startswith(a.rstrip("/") + "/") or a == "/" for a, b in itertools.pairwise(keys))

@@ -16,7 +16,7 @@ import pytest
 from dissensus.config import GeneratorConfig, Settings
 from dissensus.knowledge import KnowledgeBase
 from dissensus.llm import ModelPool
-from dissensus.pipeline import RunRequest, Runner
+from dissensus.pipeline import Runner, RunRequest
 from dissensus.storage import Database
 
 pytestmark = [pytest.mark.embedded, pytest.mark.anyio]

@@ -46,7 +46,7 @@ def test_csv_with_same_columns(tmp_path: Path) -> None:
 
 
 def test_unknown_format_and_missing_file_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="unknown format '.txt'"):
+    with pytest.raises(InputError, match=r"unknown format '\.txt'"):
         list(read_records(write(tmp_path / "x.txt", ["a"])))
     with pytest.raises(InputError, match="does not exist"):
         list(read_records(tmp_path / "missing.jsonl"))

@@ -167,7 +167,9 @@ async def test_needs_human_writes_no_learning_and_abstention_is_reported() -> No
 async def test_agent_mode_calls_tools_and_keeps_only_disputed_values() -> None:
     def handler(request: ScriptedRequest) -> Any:
         if not request.tool_results:
-            return ToolCalls([ToolCall("similar_verified_products", {}), ToolCall("category_schema")])
+            return ToolCalls(
+                [ToolCall("similar_verified_products", {}), ToolCall("category_schema")]
+            )
         results = dict(request.tool_results)
         assert "Brand: Kaito" in results["similar_verified_products"]
         assert "(allowed: Chef, Paring)" in results["category_schema"]

@@ -31,7 +31,9 @@ def catalog() -> VerifiedCatalog:
 
 
 def test_similar_ranks_by_rare_token_overlap_and_category() -> None:
-    found = catalog().similar("Bolt 6 inch Chef Knife", category=CategoryPath.parse("Home > Knives"))
+    found = catalog().similar(
+        "Bolt 6 inch Chef Knife", category=CategoryPath.parse("Home > Knives")
+    )
     assert [p.id for p in found] == ["v1", "v3"]
 
 

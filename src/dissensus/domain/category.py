@@ -32,7 +32,7 @@ class CategoryPath:
 
     @classmethod
     def parse(cls, text: str) -> CategoryPath:
-        """Parse ``"A > B > C"`` (or a materialized key ``"/a/b/c"``); raises ValueError if empty."""
+        """Parse ``"A > B > C"`` or a materialized key ``"/a/b/c"``; ValueError if empty."""
         text = text.strip()
         if text.startswith("/"):
             parts = tuple(p for p in text.split("/") if p)

@@ -16,14 +16,16 @@ LearningStatus = Literal["proposed", "active", "deprecated", "rejected"]
 class LearningDraft(BaseModel):
     """A learning as the supervisor writes it, before the memory manager places it."""
 
-    category: str = Field(description="Category path the lesson applies to, e.g. 'Shoes > Sneakers'.")
+    category: str = Field(
+        description="Category path the lesson applies to, e.g. 'Shoes > Sneakers'."
+    )
     attributes: list[str] = Field(
         default_factory=list, description="Attribute names the lesson is about (empty: all)."
     )
     text: str = Field(
         min_length=1,
         max_length=400,
-        description="The rule, concrete and actionable: what to extract and how, not a general tip.",
+        description="The rule, concrete and actionable: what to extract and how; not a vague tip.",
     )
     example: str = Field(
         default="",

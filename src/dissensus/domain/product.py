@@ -62,7 +62,9 @@ class Product(BaseModel):
         for name in ("title", "category"):
             value = record.get(name)
             if not isinstance(value, str) or not value.strip():
-                raise RecordError(f"{where} (id {rid!r}): field {name!r} must be a non-empty string")
+                raise RecordError(
+                    f"{where} (id {rid!r}): field {name!r} must be a non-empty string"
+                )
         description = record.get("description")
         if description is not None and not isinstance(description, str):
             raise RecordError(f"{where} (id {rid!r}): field 'description' must be a string")

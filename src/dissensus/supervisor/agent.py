@@ -89,9 +89,7 @@ class Supervisor:
             resolution = answer.output
             if resolution is not None:
                 resolution = _keep_disputed(resolution, case)
-            return SupervisorReport(
-                self.llm.name, resolution, answer.usage, "agent", answer.error
-            )
+            return SupervisorReport(self.llm.name, resolution, answer.usage, "agent", answer.error)
         output_type = gathered_output_model(case, self.catalog)
         prompt = describe_case(case) + "\n\n" + tools.gather()
         answer = await self.llm.structured(
@@ -151,7 +149,7 @@ def gathered_output_model(case: Case, catalog: VerifiedCatalog | None) -> type[B
             options += text_spans(
                 [case.product.title, case.product.description], limit=_MAX_OPTIONS
             )
-        options = [o for o in dict.fromkeys(options) if o != NA][:_MAX_OPTIONS] + [NA]
+        options = [*[o for o in dict.fromkeys(options) if o != NA][:_MAX_OPTIONS], NA]
         literal = Literal[tuple(options)]  # type: ignore[valid-type]
         fields[_field_name(i)] = (
             literal,
