@@ -17,7 +17,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from dissensus.errors import ConfigError
 
-__all__ = ["GeneratorConfig", "Settings", "default_home"]
+__all__ = ["ConsensusSettings", "GeneratorConfig", "GeneratorStyle", "Settings", "default_home"]
+
+GeneratorStyle = Literal["direct", "evidence"]
 
 DEFAULT_MODEL = "local:gemma3-270m"
 
@@ -32,7 +34,7 @@ class GeneratorConfig(BaseModel):
 
     model: str
     """Model string (``local:gemma3-270m``, ``openai:gpt-4o-mini``, ``scripted:echo``)."""
-    style: Literal["direct", "evidence"] = "direct"
+    style: GeneratorStyle = "direct"
     """Prompt style; two generators on one model still differ when their styles differ."""
 
 

@@ -108,6 +108,14 @@ class Script:
         return handler
 
 
+def generators(script: Script) -> tuple[ScriptedLLM, ScriptedLLM]:
+    """Generators a and b answering from ``script``, named as :func:`settings` expects."""
+    return (
+        ScriptedLLM("scripted:gen-a", script.answer("a")),
+        ScriptedLLM("scripted:gen-b", script.answer("b")),
+    )
+
+
 def resolution(
     values: Mapping[str, str | None],
     *,

@@ -28,6 +28,7 @@ from .conftest import (
     SUP_OUT,
     Script,
     Supervisor,
+    generators,
     read_output,
     resolution,
     settings,
@@ -65,9 +66,7 @@ class Team:
         b: dict[str, dict[str, str]] | None = None,
         supervisor: dict[str, ScriptedOutput] | None = None,
     ) -> None:
-        script = Script(a=AGREED, b=b or {})
-        self.gen_a = ScriptedLLM("scripted:gen-a", script.answer("a"))
-        self.gen_b = ScriptedLLM("scripted:gen-b", script.answer("b"))
+        self.gen_a, self.gen_b = generators(Script(a=AGREED, b=b or {}))
         self.supervisor = Supervisor(supervisor or {})
 
     @property

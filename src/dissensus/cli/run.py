@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
-from dissensus.config import GeneratorConfig, Settings
+from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
 from dissensus.llm import ModelPool
 from dissensus.pipeline import RunRequest, Runner, RunSummary, new_run_id
 
@@ -41,8 +41,7 @@ def _execute(settings: Settings, request: RunRequest, *, quiet: bool) -> RunSumm
         progress.update(task, completed=done, total=total)
 
     async def go() -> RunSummary:
-        options = {"base_url": settings.openai_base_url} if settings.openai_base_url else {}
-        async with ModelPool(**options) as pool:
+        async with ModelPool(base_url=settings.openai_base_url) as pool:
             runner = Runner(settings, db=db, open_model=pool.get, progress=update)
             return await runner.run(request)
 
@@ -127,7 +126,7 @@ def _settings(
 ) -> Settings:
     overrides: dict[str, object] = {"database_url": db, "batch_size": batch_size}
     if generators:
-        styles = ("direct", "evidence")
+        styles: tuple[GeneratorStyle, GeneratorStyle] = ("direct", "evidence")
         overrides["generators"] = [
             GeneratorConfig(model=m, style=styles[i % 2]) for i, m in enumerate(generators)
         ]

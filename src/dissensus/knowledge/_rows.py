@@ -7,7 +7,7 @@ public method one transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -121,7 +121,7 @@ def node_infos(session: Session, rows: Sequence[KbNode]) -> list[NodeInfo]:
         .group_by(LearningRow.node_key, LearningRow.status)
     )
     for node_key, status, count in grouped:
-        counts[node_key][status] = count
+        counts[node_key][cast(LearningStatus, status)] = count
     return [
         NodeInfo(
             key=r.key,

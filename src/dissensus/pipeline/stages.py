@@ -18,6 +18,7 @@ from dissensus.domain import (
     EnrichedRecord,
     Learning,
     Product,
+    Status,
     Usage,
 )
 from dissensus.knowledge import MemoryManager
@@ -142,7 +143,7 @@ class ProductEnricher:
                 continue
             value = resolution.values.get(name)
             low = resolution.confidence < self.review_confidence
-            status = "needs_review" if resolution.needs_human or low else "supervisor"
+            status: Status = "needs_review" if resolution.needs_human or low else "supervisor"
             settled[name] = AttributeResult(
                 value=value, status=status, confidence=resolution.confidence, learnings=ids
             )

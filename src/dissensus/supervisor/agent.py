@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from dissensus.domain import Case, LearningDraft, Resolution, Usage
-from dissensus.llm import LLM
+from dissensus.llm import LLM, Answer
 from dissensus.supervisor.tools import KnowledgeReader, SupervisorTools
 from dissensus.supervisor.verified_catalog import VerifiedCatalog
 from dissensus.workers.spans import text_spans
@@ -92,13 +92,15 @@ class Supervisor:
             return SupervisorReport(self.llm.name, resolution, answer.usage, "agent", answer.error)
         output_type = gathered_output_model(case, self.catalog)
         prompt = describe_case(case) + "\n\n" + tools.gather()
-        answer = await self.llm.structured(
+        gathered: Answer[BaseModel] = await self.llm.structured(
             output_type, system=SYSTEM, prompt=prompt, max_tokens=self.max_tokens
         )
-        if answer.output is None:
-            return SupervisorReport(self.llm.name, None, answer.usage, "gathered", answer.error)
+        if gathered.output is None:
+            return SupervisorReport(
+                self.llm.name, None, gathered.usage, "gathered", gathered.error
+            )
         return SupervisorReport(
-            self.llm.name, _from_gathered(answer.output, case), answer.usage, "gathered"
+            self.llm.name, _from_gathered(gathered.output, case), gathered.usage, "gathered"
         )
 
 
