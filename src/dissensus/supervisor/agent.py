@@ -164,7 +164,7 @@ def gathered_output_model(case: Case, catalog: VerifiedCatalog | None) -> type[B
     )
     fields["confidence"] = (Literal["high", "medium", "low"], Field())
     fields["needs_human"] = (bool, Field(description="True if the evidence cannot settle it."))
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         "SupervisorDecision",
         __config__=ConfigDict(populate_by_name=True),
         **fields,
