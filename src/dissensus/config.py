@@ -69,6 +69,9 @@ class Settings(BaseModel):
     every attribute to the supervisor. Add ``local:smollm2-135m`` as a third voice if wanted."""
     evaluator: str | None = "local:gemma3-270m"
     """The critical evaluator's model; ``None`` runs without an evaluator."""
+    evaluator_reason_chars: int = Field(default=40, ge=0, le=400)
+    """Cap on each evaluator reason (0: no reasons). Every character costs output tokens on
+    every product; on the embedded model a 120-character cap tripled the evaluator's time."""
     supervisor: str = "local:gemma3-270m"
     """The supervisor; on the embedded profile it is made capable by its tools' evidence."""
     memory_manager: str | None = None

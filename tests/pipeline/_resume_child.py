@@ -22,7 +22,7 @@ from dissensus.llm.testing import ScriptedLLM, ScriptedOutput, ScriptedRequest
 from dissensus.pipeline import Runner, RunRequest
 from dissensus.storage import Database
 
-CALL_SECONDS = 0.03
+CALL_SECONDS = 0.02
 LESSON = "The brand is the first word of the title, never the knife type after it."
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from dissensus.config import Settings
 from dissensus.domain import Resolution
+from dissensus.errors import InputError
 from dissensus.knowledge import KnowledgeBase
 from dissensus.llm import LLM, ModelPool
 from dissensus.llm.base import ModelProfile
@@ -431,3 +432,58 @@ async def test_scripted_models_open_by_model_string(
     }
     assert summary.statuses == {"consensus": 4}
     assert summary.model_requests == 2 * 3
+
+
+async def test_the_evaluator_confirms_values_and_its_veto_sends_agreement_to_the_supervisor(
+    tmp_path: Path, db: Database, schema_path: Path
+) -> None:
+    def evaluate(request: ScriptedRequest) -> ScriptedOutput:
+        ok = {"verdict": "ok", "reason": "as written", "suggestion": "n/a"}
+        verdicts = {"Brand": ok, "Knife type": ok}
+        if title_of(request) == K2["title"]:
+            verdicts["Brand"] = {
+                "verdict": "wrong",
+                "reason": "two words",
+                "suggestion": "Acme Paring",
+            }
+        return verdicts
+
+    evaluator = ScriptedLLM("scripted:evaluator", evaluate)
+    team = Team(supervisor={K2["title"]: resolution({"Brand": "Acme"})})
+    _, out = await run(
+        tmp_path,
+        db,
+        schema_path,
+        [K1, K2],
+        [*team.models, evaluator],
+        settings(evaluator="scripted:evaluator"),
+    )
+
+    assert out[0]["attributes"]["Brand"]["confidence"] == 1.0  # two of two, evaluator ok
+    assert out[0]["models"] == ["scripted:gen-a", "scripted:gen-b", "scripted:evaluator"]
+    assert statuses(out[1]) == {"Brand": "supervisor", "Knife type": "consensus"}
+    (case,) = team.supervisor.cases
+    assert "evaluator: wrong: two words (suggests 'Acme Paring')" in case.prompt
+    assert len(evaluator.requests) == 2
+    assert '- Brand: "Acme"' in evaluator.requests[1].prompt
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing.jsonl", "input file '{path}' does not exist"),
+        ("catalog.txt", "input '{path}': unknown format '.txt'; use .jsonl or .csv"),
+    ],
+)
+async def test_an_unusable_input_fails_before_a_run_is_recorded(
+    tmp_path: Path, db: Database, schema_path: Path, name: str, message: str
+) -> None:
+    path = tmp_path / name
+    if name.endswith(".txt"):
+        path.write_text("{}\n", encoding="utf-8")
+    runner = Runner(settings(), db=db, open_model=ModelPool())
+    with pytest.raises(InputError) as raised:
+        await runner.run(RunRequest(path, schema_path, tmp_path / "out.jsonl", run_id="nope"))
+    assert str(raised.value) == message.format(path=path)
+    with db.read() as session:
+        assert session.scalars(select(Run)).all() == []

@@ -128,3 +128,15 @@ def test_reasons_longer_than_the_cap_are_invalid(
     model = evaluation_model(shoe, shoe_attributes[:1], reason_chars=10)
     with pytest.raises(ValidationError):
         model.model_validate({"Brand": {"verdict": "ok", "reason": "x" * 11, "suggestion": NA}})
+
+
+def test_reason_chars_zero_leaves_the_reason_out(
+    shoe: Product, shoe_attributes: list[AttributeSpec]
+) -> None:
+    model = evaluation_model(shoe, shoe_attributes[:1], reason_chars=0)
+    schema = model.model_json_schema()
+    assert list(schema["$defs"]["AttributeVerdict0"]["properties"]) == ["verdict", "suggestion"]
+    output = model.model_validate({"Brand": {"verdict": "wrong", "suggestion": "Fila"}})
+    assert read_verdicts(output, shoe_attributes[:1])["Brand"] == Verdict(
+        attribute="Brand", verdict="wrong", reason="", suggestion="Fila"
+    )

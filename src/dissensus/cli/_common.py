@@ -10,6 +10,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from dissensus.config import Settings
 from dissensus.errors import DissensusError
@@ -32,7 +33,11 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except DissensusError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            # Escaped: messages hold brackets ("pip install 'dissensus[embedded]'") that rich
+            # would take for markup; soft_wrap keeps it one line however narrow the terminal.
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(2) from exc
 
     return wrapper

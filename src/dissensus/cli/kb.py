@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -47,12 +48,13 @@ def tree(
 
     def label(node: object) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(node.counts.items()) if v)  # type: ignore[attr-defined]
-        return f"[bold]{node.name}[/] [dim]{node.key}[/]" + (f"  ({counts})" if counts else "")  # type: ignore[attr-defined]
+        name = escape(node.name)  # type: ignore[attr-defined]
+        return f"[bold]{name}[/] [dim]{node.key}[/]" + (f"  ({counts})" if counts else "")  # type: ignore[attr-defined]
 
     def grow(branch: Tree, node: object) -> None:
         if learnings:
             for item in kb.list(node_key=node.key, status="active"):  # type: ignore[attr-defined]
-                branch.add(f"[green]{item.id}[/] {item.text[:90]}", highlight=False)
+                branch.add(f"[green]{item.id}[/] {escape(item.text[:90])}", highlight=False)
         for child in sorted(by_parent.get(node.key, []), key=lambda n: n.key):  # type: ignore[attr-defined]
             grow(branch.add(label(child), highlight=False), child)
 
@@ -67,21 +69,25 @@ def show(learning_id: Annotated[str, typer.Argument(help="Learning id, e.g. L-7f
     """One learning: scope, text, example, provenance and history."""
     kb = _kb(db)
     item = kb.get(learning_id)
-    console.print(f"[bold]{item.id}[/] v{item.version} [{item.status}] at {item.node}", highlight=False)
+
+    def say(text: str) -> None:
+        # Learnings are model-written text: print them as they are, never as rich markup.
+        console.print(text, markup=False, highlight=False)
+
+    say(f"{item.id} v{item.version} [{item.status}] at {item.node}")
     if item.attributes:
-        console.print(f"attributes: {', '.join(item.attributes)}", highlight=False)
-    console.print(f"text: {item.text}", highlight=False)
+        say(f"attributes: {', '.join(item.attributes)}")
+    say(f"text: {item.text}")
     if item.example:
-        console.print(f"example: {item.example}", highlight=False)
-    console.print(f"sources: {', '.join(item.sources) or '-'}; uses: {item.uses}", highlight=False)
+        say(f"example: {item.example}")
+    say(f"sources: {', '.join(item.sources) or '-'}; uses: {item.uses}")
     events = kb.history(learning_id=learning_id)
     if events:
-        console.print("history:")
+        say("history:")
         for event in events:
-            console.print(
+            say(
                 f"  #{event.seq} {event.at:%Y-%m-%d %H:%M:%S} {event.actor} {event.op}"
-                + (f": {event.reason}" if event.reason else ""),
-                highlight=False,
+                + (f": {event.reason}" if event.reason else "")
             )
 
 
@@ -98,7 +104,9 @@ def history(
     events = kb.history(limit=limit, learning_id=learning)
     if as_json:
         for event in events:
-            console.print_json(json.dumps(event.model_dump(mode="json")))
+            # One object per line (the option promises JSON lines), never wrapped or styled.
+            line = json.dumps(event.model_dump(mode="json"), ensure_ascii=False)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         return
     table = Table(title=f"knowledge base history (version {kb.version()})")
     for column in ("seq", "at", "actor", "op", "learning", "node", "reason"):
@@ -111,6 +119,6 @@ def history(
             event.op,
             event.learning_id or "",
             event.node_key or "",
-            (event.reason or "")[:60],
+            escape((event.reason or "")[:60]),
         )
     console.print(table)

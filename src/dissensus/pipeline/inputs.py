@@ -36,6 +36,11 @@ def _format(path: Path) -> str:
     raise InputError(f"input {str(path)!r}: unknown format {suffix!r}; use .jsonl or .csv")
 
 
+def _require(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"input file {str(path)!r} does not exist")
+
+
 def _raw_records(path: Path) -> Iterator[tuple[int, object]]:
     """Yield (line number, raw record); undecodable JSON lines yield the error instead."""
     if _format(path) == "csv":
@@ -55,8 +60,7 @@ def _raw_records(path: Path) -> Iterator[tuple[int, object]]:
 
 def read_records(path: Path) -> Iterator[InputRecord]:
     """Stream the input as validated records, in order; never raises for one bad record."""
-    if not path.exists():
-        raise InputError(f"input file {str(path)!r} does not exist")
+    _require(path)
     for seq, (line, raw) in enumerate(_raw_records(path)):
         if isinstance(raw, RecordError):
             yield InputRecord(seq, None, str(raw))
@@ -70,6 +74,7 @@ def read_records(path: Path) -> Iterator[InputRecord]:
 
 def count_records(path: Path) -> int:
     """How many records the input holds (for the progress bar's total)."""
+    _require(path)
     return sum(1 for _ in _raw_records(path))
 
 

@@ -79,7 +79,11 @@ class Runner:
             Generator(self.open_model(g.model), role=f"generator-{chr(97 + i)}", style=g.style)
             for i, g in enumerate(s.generators)
         ]
-        evaluator = Evaluator(self.open_model(s.evaluator)) if s.evaluator else None
+        evaluator = (
+            Evaluator(self.open_model(s.evaluator), reason_chars=s.evaluator_reason_chars)
+            if s.evaluator
+            else None
+        )
         c = s.consensus
         policy = ConsensusPolicy(
             quorum=c.quorum,
@@ -110,6 +114,9 @@ class Runner:
         started = time.perf_counter()
         schema = CatalogSchema.load(request.schema_path)
         catalog = VerifiedCatalog.load(request.verified_path) if request.verified_path else None
+        # Check the input before a run row names it: a missing file or an unknown format is an
+        # InputError here, not an OSError from hashing it or a run left 'running' forever.
+        total = count_records(request.input_path)
         store = RunStore(self.db, request.run_id)
         resumed = store.open(
             input_path=str(request.input_path),
@@ -119,7 +126,6 @@ class Runner:
             config=json.loads(self.settings.model_dump_json(exclude={"home", "database_url"})),
         )
         done = store.done_seqs()
-        total = count_records(request.input_path)
         writer = _OrderedWriter(request.out_path, store)
         enricher = self._enricher(request.run_id, catalog)
         finished = len(done)

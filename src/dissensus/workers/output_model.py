@@ -125,7 +125,7 @@ def evaluation_model(
 
     The suggestion shares the attribute's enum so that a tiny evaluator cannot suggest a value
     the text does not contain; ``"n/a"`` means no suggestion. The reason is capped at
-    ``reason_chars`` because small models are slow at long outputs.
+    ``reason_chars`` because small models are slow at long outputs; 0 leaves it out.
     """
     spans = spans or SpanOptions()
     _check_names(attributes)
@@ -139,18 +139,22 @@ def evaluation_model(
         key = tuple(options) if options is not None else None
         if key not in nested:
             annotation, extra = _value_type(options, max_chars=120)
+            parts: dict[str, Any] = {
+                "verdict": (VerdictKind, Field(description="ok, wrong, missing or ambiguous")),
+            }
+            # reason_chars=0 drops the reason: on a tiny model it is mostly noise and costs
+            # output tokens on every product.
+            if reason_chars > 0:
+                parts["reason"] = (
+                    str,
+                    Field(max_length=reason_chars, description="A few words why."),
+                )
+            parts["suggestion"] = (
+                annotation,
+                Field(description='The right value from the text, or "n/a" for none.', **extra),
+            )
             nested[key] = create_model(
-                f"AttributeVerdict{len(nested)}",
-                __config__=_STRICT,
-                verdict=(
-                    VerdictKind,
-                    Field(description="ok, wrong, missing or ambiguous"),
-                ),
-                reason=(str, Field(max_length=reason_chars, description="A few words why.")),
-                suggestion=(
-                    annotation,
-                    Field(description='The right value from the text, or "n/a" for none.', **extra),
-                ),
+                f"AttributeVerdict{len(nested)}", __config__=_STRICT, **parts
             )
         fields[f"a{i}"] = (
             nested[key],
