@@ -302,11 +302,15 @@ async def test_learnings_reach_later_batches_of_the_category_only(
     for title in (K3["title"], K4["title"]):
         assert len(by_title[title]) == 2
         assert all(LEARNINGS_HEADING in r.system and marker in r.system for r in by_title[title])
-    learnings = {
-        line["id"]: {a["learnings"] == [learning.id] for a in line["attributes"].values()}
-        for line in out
+    cited = {line["id"]: [a["learnings"] for a in line["attributes"].values()] for line in out}
+    now = [learning.id]
+    assert cited == {
+        "k1": [[], []],
+        "k2": [[], []],
+        "k3": [now, now],
+        "k4": [now, now],
+        "p1": [[], []],
     }
-    assert learnings == {"k1": {False}, "k2": {False}, "k3": {True}, "k4": {True}, "p1": {False}}
     assert summary.learnings_added == 1
 
 
@@ -487,3 +491,18 @@ async def test_an_unusable_input_fails_before_a_run_is_recorded(
     assert str(raised.value) == message.format(path=path)
     with db.read() as session:
         assert session.scalars(select(Run)).all() == []
+
+
+async def test_a_disputed_attribute_the_supervisor_leaves_out_waits_for_review(
+    tmp_path: Path, db: Database, schema_path: Path
+) -> None:
+    """Only a null value means "absent"; a missing key is no decision at all."""
+    both = {P1["title"]: {"Brand": "Skillet", "Size": "Brava Skillet"}}
+    answer = resolution({"Brand": "Brava"})  # says nothing about Size
+    team = Team(b=both, supervisor={P1["title"]: answer})
+    _, out = await run(tmp_path, db, schema_path, [P1], team.models)
+
+    assert out[0]["attributes"] == {
+        "Brand": {"value": "Brava", "status": "supervisor", "confidence": 0.9, "learnings": []},
+        "Size": {"value": None, "status": "needs_review", "confidence": 0.0, "learnings": []},
+    }

@@ -16,7 +16,9 @@ from dissensus.knowledge import KnowledgeBase
 
 __all__ = ["kb_app"]
 
-kb_app = typer.Typer(help="Inspect the knowledge base: tree, learnings, history.", no_args_is_help=True)
+kb_app = typer.Typer(
+    help="Inspect the knowledge base: tree, learnings, history.", no_args_is_help=True
+)
 
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="Database URL (default: SQLite in $DISSENSUS_HOME).")
@@ -65,7 +67,10 @@ def tree(
 
 @kb_app.command("show")
 @friendly_errors
-def show(learning_id: Annotated[str, typer.Argument(help="Learning id, e.g. L-7f3a2c.")], db: DbOpt = None) -> None:
+def show(
+    learning_id: Annotated[str, typer.Argument(help="Learning id, e.g. L-7f3a2c.")],
+    db: DbOpt = None,
+) -> None:
     """One learning: scope, text, example, provenance and history."""
     kb = _kb(db)
     item = kb.get(learning_id)

@@ -130,11 +130,14 @@ def _settings(
         overrides["generators"] = [
             GeneratorConfig(model=m, style=styles[i % 2]) for i, m in enumerate(generators)
         ]
-    if evaluator is not None:
-        overrides["evaluator"] = None if evaluator == "none" else evaluator
+    if evaluator is not None and evaluator != "none":
+        overrides["evaluator"] = evaluator
     if supervisor is not None:
         overrides["supervisor"] = supervisor
     settings = Settings.load(config, **overrides)
+    if evaluator == "none":
+        # Not an override: Settings.load drops None overrides as "not given".
+        settings = settings.model_copy(update={"evaluator": None})
     if no_learning:
         settings = settings.model_copy(update={"learning": False})
     return settings
@@ -151,7 +154,8 @@ def run(
         str | None, typer.Option("--run-id", help="Resume this run, or name a new one.")
     ] = None,
     verified: Annotated[
-        Path | None, typer.Option("--verified", help="Verified catalog (JSONL/CSV) for the supervisor.")
+        Path | None,
+        typer.Option("--verified", help="Verified catalog (JSONL/CSV) for the supervisor."),
     ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -199,6 +203,4 @@ def demo(
         verified_path=sample / "verified.jsonl",
     )
     print_summary(_execute(settings, request, quiet=quiet))
-    console.print(
-        f"output: {out}\nnext: dissensus kb tree   (what it learned)", highlight=False
-    )
+    console.print(f"output: {out}\nnext: dissensus kb tree   (what it learned)", highlight=False)

@@ -186,7 +186,9 @@ class Runner:
         product = record.product
         if product is None:
             return ProductOutcome(
-                record=EnrichedRecord(id=record.raw_id or f"#{record.seq}", category=None, error=record.error)
+                record=EnrichedRecord(
+                    id=record.raw_id or f"#{record.seq}", category=None, error=record.error
+                )
             )
         try:
             attributes = schema.attributes_for(product.path)
@@ -220,14 +222,14 @@ class Runner:
     def _learnings_added(self, run_id: str) -> int:
         prefix = f"{run_id}:"
         return sum(
-            1
-            for item in self.kb.list()
-            if item.sources and item.sources[0].startswith(prefix)
+            1 for item in self.kb.list() if item.sources and item.sources[0].startswith(prefix)
         )
 
 
 def _error(product: Product, message: str) -> ProductOutcome:
-    return ProductOutcome(record=EnrichedRecord(id=product.id, category=product.category, error=message))
+    return ProductOutcome(
+        record=EnrichedRecord(id=product.id, category=product.category, error=message)
+    )
 
 
 def _chunks(records: Iterable[InputRecord], size: int) -> Iterable[list[InputRecord]]:

@@ -125,7 +125,9 @@ class ProductEnricher:
             if report.resolution is not None and self.memory_manager is not None:
                 result.learnings_added = await self._learn(case, report)
         # Keep the schema's attribute order in the output.
-        result.record.attributes = {s.name: results[s.name] for s in attributes if s.name in results}
+        result.record.attributes = {
+            s.name: results[s.name] for s in attributes if s.name in results
+        }
         result.record.models = list(dict.fromkeys(models))
         return result
 
@@ -136,7 +138,9 @@ class ProductEnricher:
         resolution = report.resolution
         for dispute in case.disputes:
             name = dispute.attribute
-            if resolution is None:
+            # A disputed attribute the resolution leaves out was not decided: only a null value
+            # means "absent from the text".
+            if resolution is None or name not in resolution.values:
                 settled[name] = AttributeResult(
                     value=None, status="needs_review", confidence=0.0, learnings=ids
                 )

@@ -111,7 +111,9 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
             # Shares the pool and the hooks; only the BEGIN mode differs.
-            self._write_engine: Engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            self._write_engine: Engine = self.engine.execution_options(
+                **{_BEGIN_OPTION: "IMMEDIATE"}
+            )
         else:
             self._write_engine = self.engine
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -96,9 +96,7 @@ class Supervisor:
             output_type, system=SYSTEM, prompt=prompt, max_tokens=self.max_tokens
         )
         if gathered.output is None:
-            return SupervisorReport(
-                self.llm.name, None, gathered.usage, "gathered", gathered.error
-            )
+            return SupervisorReport(self.llm.name, None, gathered.usage, "gathered", gathered.error)
         return SupervisorReport(
             self.llm.name, _from_gathered(gathered.output, case), gathered.usage, "gathered"
         )
