@@ -66,13 +66,15 @@ async def test_gemma_returns_a_constrained_object(gemma: LocalLLM) -> None:
     assert answer.usage.input_tokens > 20
     assert 0 < answer.usage.output_tokens <= 80
     assert gemma.profile.cost(answer.usage) == 0
-    # The pydantic schema reached llama.cpp, which compiles it into a decoding grammar; Gemma's
-    # template folds the system message into the first user turn without complaint.
+    # The pydantic schema reached llama.cpp as our whitespace-free grammar (enum alternatives
+    # and the maxLength bound); Gemma's template folds the system message into the first user
+    # turn without complaint.
     [body] = recorder.bodies
     assert body["messages"][0] == {"role": "system", "content": SYSTEM}
-    schema = body["response_format"]["json_schema"]["schema"]
-    assert schema["properties"]["color"]["enum"] == ["n/a", "red", "navy blue"]
-    assert schema["properties"]["material"]["maxLength"] == 12
+    assert "response_format" not in body
+    grammar = body["grammar"]
+    assert '("\\"n/a\\"" | "\\"red\\"" | "\\"navy blue\\"")' in grammar
+    assert "char{0,12}" in grammar
     assert body["cache_prompt"] is True
     assert body["temperature"] == 0
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
 from dissensus.llm import ModelPool
-from dissensus.pipeline import RunRequest, Runner, RunSummary, new_run_id
+from dissensus.pipeline import Runner, RunRequest, RunSummary, new_run_id
 
 __all__ = ["demo", "run", "sample_dir"]
 

@@ -6,7 +6,7 @@ or consensus rules, and fronts (cli, web, bench) call it rather than the rooms b
 """
 
 from dissensus.pipeline.inputs import InputRecord, read_records
-from dissensus.pipeline.runner import RunRequest, Runner, new_run_id
+from dissensus.pipeline.runner import Runner, RunRequest, new_run_id
 from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
 from dissensus.pipeline.summary import CategoryStats, RunSummary
 
