@@ -19,6 +19,7 @@ from dissensus.llm.testing import ScriptedLLM, ScriptedOutput, ScriptedRequest
 from dissensus.pipeline import CategoryStats, Runner, RunRequest, RunSummary
 from dissensus.pipeline.runner import ProgressHook
 from dissensus.storage import Database
+from dissensus.storage.tables import ModelCall as ModelCallRow
 from dissensus.storage.tables import Run
 from dissensus.workers import LEARNINGS_HEADING
 
@@ -246,12 +247,12 @@ async def test_a_tool_less_supervisor_resolves_in_gathered_mode(
     ("answer", "expected"),
     [
         pytest.param(
-            resolution({"Brand": "Acme"}, confidence=0.9, needs_human=True),
+            resolution({"Brand": "Acme"}, confidence=0.9, needs_human=True, lesson=LESSON),
             {"value": "Acme", "status": "needs_review", "confidence": 0.9, "learnings": []},
             id="needs-human",
         ),
         pytest.param(
-            resolution({"Brand": "Acme"}, confidence=0.2),
+            resolution({"Brand": "Acme"}, confidence=0.2, lesson=LESSON),
             {"value": "Acme", "status": "needs_review", "confidence": 0.2, "learnings": []},
             id="low-confidence",
         ),
@@ -276,6 +277,9 @@ async def test_an_unsure_or_failed_supervisor_leaves_the_value_for_review(
     assert out[0]["attributes"]["Knife type"]["status"] == "consensus"
     assert summary.statuses == {"needs_review": 1, "consensus": 1}
     assert summary.supervisor_calls == 1
+    # An unsure or hand-off resolution teaches nothing, even when it drafted a lesson.
+    assert KnowledgeBase(db).list() == []
+    assert summary.learnings_added == 0
 
 
 async def test_learnings_reach_later_batches_of_the_category_only(
@@ -413,6 +417,12 @@ async def test_a_learning_about_the_same_attribute_is_placed_by_the_memory_manag
     # k3's own prompt already held the first lesson, so its output cites it.
     assert out[2]["attributes"]["Brand"]["learnings"] == [first_id]
     assert summary.learnings_added == 2
+    # The placement decision is a model call like any other: counted for cost.
+    with db.read() as session:
+        stages = session.scalars(
+            select(ModelCallRow.stage).where(ModelCallRow.stage == "memory-manager")
+        ).all()
+    assert stages == ["memory-manager"]
 
 
 async def test_scripted_models_open_by_model_string(

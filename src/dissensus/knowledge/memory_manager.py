@@ -146,6 +146,11 @@ class MemoryManager:
         self._max_depth = max_depth
         self._max_tokens = max_tokens
 
+    @property
+    def model_name(self) -> str:
+        """The model that takes placement decisions (for cost accounting)."""
+        return self._llm.name
+
     async def place(self, draft: LearningDraft, *, source: str) -> Placement:
         """Place one draft learning; ``source`` is the case id that produced it (provenance)."""
         walk = _Walk(draft, source, _draft_path(draft))

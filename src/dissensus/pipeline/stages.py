@@ -122,8 +122,8 @@ class ProductEnricher:
             result.supervisor_called = True
             models.append(report.model)
             results.update(self._settle(case, report, ids))
-            if report.resolution is not None and self.memory_manager is not None:
-                result.learnings_added = await self._learn(case, report)
+            if self._should_learn(report):
+                result.learnings_added = await self._learn(case, report, result.calls)
         # Keep the schema's attribute order in the output.
         result.record.attributes = {
             s.name: results[s.name] for s in attributes if s.name in results
@@ -153,12 +153,35 @@ class ProductEnricher:
             )
         return settled
 
-    async def _learn(self, case: Case, report: SupervisorReport) -> list[str]:
-        assert report.resolution is not None
+    def _should_learn(self, report: SupervisorReport) -> bool:
+        """Only settled resolutions teach: an unsure or hand-off case is no lesson yet."""
+        resolution = report.resolution
+        return (
+            self.memory_manager is not None
+            and resolution is not None
+            and not resolution.needs_human
+            and resolution.confidence >= self.review_confidence
+        )
+
+    async def _learn(
+        self, case: Case, report: SupervisorReport, calls: list[ModelCall]
+    ) -> list[str]:
+        assert report.resolution is not None and self.memory_manager is not None
         added: list[str] = []
         async with self._placing:
             for draft in report.resolution.learnings:
-                placement = await self.memory_manager.place(draft, source=case.id)  # type: ignore[union-attr]
+                started = time.perf_counter()
+                placement = await self.memory_manager.place(draft, source=case.id)
+                if placement.model_calls:
+                    calls.append(
+                        ModelCall(
+                            "memory-manager",
+                            self.memory_manager.model_name,
+                            placement.usage,
+                            (time.perf_counter() - started) * 1000,
+                            True,
+                        )
+                    )
                 if placement.learning_id is not None:
                     added.append(placement.learning_id)
         return added
