@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -46,7 +47,8 @@ def _execute(settings: Settings, request: RunRequest, *, quiet: bool) -> RunSumm
             return await runner.run(request)
 
     err_console.print(
-        f"run [bold]{request.run_id}[/]: {request.input_path} -> {request.out_path}",
+        f"run [bold]{escape(request.run_id)}[/]: "
+        f"{escape(str(request.input_path))} -> {escape(str(request.out_path))}",
         highlight=False,
     )
     try:
@@ -54,9 +56,11 @@ def _execute(settings: Settings, request: RunRequest, *, quiet: bool) -> RunSumm
             return asyncio.run(go())
     except KeyboardInterrupt:
         err_console.print(
-            f"\n[yellow]interrupted.[/] Finished products are saved; continue with:\n"
-            f"  dissensus run {request.input_path} --schema {request.schema_path} "
-            f"--out {request.out_path} --run-id {request.run_id}",
+            "\n[yellow]interrupted.[/] Finished products are saved; continue with:\n"
+            + escape(
+                f"  dissensus run {request.input_path} --schema {request.schema_path} "
+                f"--out {request.out_path} --run-id {request.run_id}"
+            ),
             highlight=False,
         )
         raise typer.Exit(130) from None
@@ -65,7 +69,7 @@ def _execute(settings: Settings, request: RunRequest, *, quiet: bool) -> RunSumm
 def print_summary(summary: RunSummary) -> None:
     """The end-of-run summary as a table."""
     console.print(
-        f"\n[bold]run {summary.run_id}[/]{' (resumed)' if summary.resumed else ''}: "
+        f"\n[bold]run {escape(summary.run_id)}[/]{' (resumed)' if summary.resumed else ''}: "
         f"{summary.products} products, {summary.errors} errors, "
         f"{summary.wall_seconds:.1f} s",
         highlight=False,
@@ -87,7 +91,7 @@ def print_summary(summary: RunSummary) -> None:
         table.add_column(column, justify="left" if column == "category" else "right")
     for name, stats in sorted(summary.by_category.items()):
         table.add_row(
-            name,
+            escape(name),
             str(stats.products),
             str(stats.disputed_products),
             f"{stats.disagreement_rate:.0%}",
@@ -176,7 +180,7 @@ def run(
         verified_path=verified,
     )
     print_summary(_execute(settings, request, quiet=quiet))
-    console.print(f"output: {out}", highlight=False)
+    console.print(f"output: {escape(str(out))}", highlight=False)
 
 
 @friendly_errors
@@ -203,4 +207,7 @@ def demo(
         verified_path=sample / "verified.jsonl",
     )
     print_summary(_execute(settings, request, quiet=quiet))
-    console.print(f"output: {out}\nnext: dissensus kb tree   (what it learned)", highlight=False)
+    console.print(
+        f"output: {escape(str(out))}\nnext: dissensus kb tree --learnings   (what it learned)",
+        highlight=False,
+    )
