@@ -16,8 +16,16 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from dissensus.errors import ConfigError
+from dissensus.knowledge.deployment import DeploymentMode, DeploymentPolicy
 
-__all__ = ["ConsensusSettings", "GeneratorConfig", "GeneratorStyle", "Settings", "default_home"]
+__all__ = [
+    "ConsensusSettings",
+    "GeneratorConfig",
+    "GeneratorStyle",
+    "ReviewSettings",
+    "Settings",
+    "default_home",
+]
 
 GeneratorStyle = Literal["direct", "evidence"]
 
@@ -55,6 +63,25 @@ class ConsensusSettings(BaseModel):
     abstention_escalates: bool = True
 
 
+class ReviewSettings(BaseModel):
+    """The human review queue: what the audit samples and how long a claim lasts.
+
+    A product whose attributes all came from consensus is sampled for audit with probability
+    ``max(audit_min_rate, audit_rate * 0.5 ** (maturity / audit_half_life))``, where the
+    category's maturity is the number of its products in runs that completed before this run
+    started. Sampling hashes the run id and product id, so a resumed run samples the same ones.
+    """
+
+    audit_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Share of consensus-only products sent to review in a category nothing has matured yet."""
+    audit_half_life: int = Field(default=1000, ge=1)
+    """Products of a category (in earlier completed runs) after which its audit rate halves."""
+    audit_min_rate: float = Field(default=0.005, ge=0.0, le=1.0)
+    """The audit rate never decays below this (0: mature categories stop being audited)."""
+    claim_minutes: float = Field(default=30.0, gt=0.0)
+    """Visibility timeout: a claimed item not submitted within this returns to the queue."""
+
+
 class Settings(BaseModel):
     """Everything a run needs to know that is not in the input files."""
 
@@ -81,6 +108,14 @@ class Settings(BaseModel):
     consensus: ConsensusSettings = Field(default_factory=ConsensusSettings)
     learning: bool = True
     """Write supervisor learnings into the knowledge base (off: the ``no-learning`` baseline)."""
+    deployment_mode: DeploymentMode = "deploy-and-learn"
+    """How supervisor learnings reach runs. ``deploy-and-learn``: they are active at once (or
+    after ``confirmations``); ``learn-then-deploy``: they stay ``proposed`` until a person
+    approves them and ``dissensus kb promote`` publishes the approved ones. Runs only ever use
+    active learnings."""
+    confirmations: int = Field(default=0, ge=0)
+    """deploy-and-learn only: later cases that must draft a learning again (a duplicate or a
+    merge) before it goes active; 0 makes it active at once."""
     use_knowledge: bool = True
     """Put retrieved learnings into worker prompts."""
     learning_budget_tokens: int = 400
@@ -91,7 +126,9 @@ class Settings(BaseModel):
     concurrency: int = 4
     """Products in flight at once within a batch (local engines use this many slots)."""
     review_confidence: float = 0.3
-    """Supervisor resolutions below this confidence are marked ``needs_review``."""
+    """Supervisor resolutions below this confidence are marked ``needs_review`` and queued."""
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    """The human review queue (audit sampling, claim timeout)."""
     home: Path = Field(default_factory=default_home)
     database_url: str | None = None
     """SQLAlchemy URL; default SQLite file under ``home``."""
@@ -118,6 +155,10 @@ class Settings(BaseModel):
         except ValidationError as exc:
             where = f"config file {str(path)!r}" if path else "settings"
             raise ConfigError(f"{where} are invalid: {exc}") from exc
+
+    def deployment(self) -> DeploymentPolicy:
+        """The deployment mode and confirmations, as the knowledge room takes them."""
+        return DeploymentPolicy(mode=self.deployment_mode, confirmations=self.confirmations)
 
     def supervisor_model(self) -> str:
         return self.supervisor

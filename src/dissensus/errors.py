@@ -11,6 +11,8 @@ Every error raised on purpose by the library derives from :class:`DissensusError
     │   └── SchemaError        the schema file is malformed, or a category has no entry
     ├── ModelError             a model call failed for good (transport, refusal, bad output)
     ├── KnowledgeError         a knowledge-base operation is invalid (unknown id, bad state)
+    ├── ReviewError            a review-queue operation is invalid (unknown item, claimed by
+    │                          someone else, a value the schema does not allow)
     ├── StorageError           the database cannot be opened or migrated
     └── RunError               a run cannot start or resume (e.g. run id reused with other input)
 """
@@ -25,6 +27,7 @@ __all__ = [
     "MissingExtraError",
     "ModelError",
     "RecordError",
+    "ReviewError",
     "RunError",
     "SchemaError",
     "StorageError",
@@ -67,6 +70,10 @@ class ModelError(DissensusError):
 
 class KnowledgeError(DissensusError):
     """A knowledge-base operation cannot be carried out."""
+
+
+class ReviewError(DissensusError):
+    """A review-queue operation cannot be carried out."""
 
 
 class StorageError(DissensusError):

@@ -457,6 +457,11 @@ def readme_command_lines() -> list[str]:
     return commands
 
 
+GOVERNANCE_COMMANDS = (
+    "pending approve reject edit add deprecate reactivate promote diff rollback export import"
+).split()
+
+
 def test_every_dissensus_command_in_the_readme_parses() -> None:
     root = typer.main.get_command(app)
     seen: set[tuple[str, ...]] = set()
@@ -473,7 +478,14 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         assert path and not hasattr(command, "commands"), f"no such command: {line}"
         command.make_context(" ".join(path), args)  # raises on unknown options or arguments
         seen.add(tuple(path))
-    assert seen == {("run",), ("kb", "tree"), ("kb", "show"), ("kb", "history"), ("models",)}
+    assert seen == {
+        ("run",),
+        ("kb", "tree"),
+        ("kb", "show"),
+        ("kb", "history"),
+        ("models",),
+        *(("kb", name) for name in GOVERNANCE_COMMANDS),
+    }
 
 
 def test_the_quickstart_make_targets_exist() -> None:

@@ -26,6 +26,8 @@ def test_migrations_create_every_table(db: Database) -> None:
         "runs",
         "run_products",
         "model_calls",
+        "review_items",
+        "users",
     }
 
 

@@ -44,6 +44,9 @@ class Learning(BaseModel):
     text: str
     example: str = ""
     status: LearningStatus = "active"
+    approved: bool = False
+    """A person approved it: a ``proposed`` learning awaiting ``kb promote``, or an active one
+    a person published (machine-activated learnings stay ``False``)."""
     version: int = 1
     sources: list[str] = Field(default_factory=list)
     """Provenance: ids of the cases (``run:product``) that produced or confirmed it."""

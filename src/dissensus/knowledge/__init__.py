@@ -2,12 +2,15 @@
 
 Owns the knowledge base (:class:`KnowledgeBase` — nodes with materialized-path keys, learnings
 with status, scope and provenance, an append-only event history whose last ``seq`` is the KB
-version), the :class:`MemoryManager` that places supervisor learnings in the tree, and retrieval
-of learnings for prompts. Uses ``domain``, ``llm`` (the ``LLM`` contract only), ``storage`` and
-``errors``; must not import ``pipeline``, ``supervisor``, ``workers``, ``cli`` or ``web`` — it
-knows nothing about runs.
+version), the :class:`MemoryManager` that places supervisor learnings in the tree, retrieval
+of learnings for prompts, and their governance (:class:`Governance`: states, deployment modes,
+promote, versions, diff, rollback, YAML export and import). Uses ``domain``, ``llm`` (the
+``LLM`` contract only), ``storage`` and ``errors``; must not import ``pipeline``,
+``supervisor``, ``workers``, ``cli`` or ``web`` — it knows nothing about runs.
 """
 
+from dissensus.knowledge.deployment import DeploymentMode, DeploymentPolicy
+from dissensus.knowledge.governance import Governance
 from dissensus.knowledge.history import Event, EventOp
 from dissensus.knowledge.knowledge_base import (
     MAX_EXAMPLE_CHARS,
@@ -23,17 +26,34 @@ from dissensus.knowledge.memory_manager import (
     PlacementStep,
 )
 from dissensus.knowledge.retrieval import estimate_tokens, select_for_prompt
+from dissensus.knowledge.transfer import ImportReport
 from dissensus.knowledge.tree import NodeInfo
+from dissensus.knowledge.versions import (
+    KbDiff,
+    KbState,
+    LearningChange,
+    LearningVersion,
+    NodeState,
+)
 
 __all__ = [
     "MAX_EXAMPLE_CHARS",
     "MAX_TEXT_CHARS",
     "TRANSITIONS",
+    "DeploymentMode",
+    "DeploymentPolicy",
     "Event",
     "EventOp",
+    "Governance",
+    "ImportReport",
+    "KbDiff",
+    "KbState",
     "KnowledgeBase",
+    "LearningChange",
+    "LearningVersion",
     "MemoryManager",
     "NodeInfo",
+    "NodeState",
     "Placement",
     "PlacementDecision",
     "PlacementOp",

@@ -43,6 +43,7 @@ def to_learning(row: LearningRow) -> Learning:
         text=row.text,
         example=row.example,
         status=row.status,  # type: ignore[arg-type]  # the column only ever holds the Literal
+        approved=bool(row.approved),
         version=row.version,
         sources=list(row.sources),
         uses=row.uses,

@@ -15,8 +15,27 @@ from dissensus.storage import KbEvent
 
 __all__ = ["Event", "EventOp"]
 
-EventOp = Literal["create_node", "add", "merge", "replace", "discard", "status", "edit"]
-"""The kinds of change the knowledge base records."""
+EventOp = Literal[
+    "create_node",
+    "delete_node",
+    "add",
+    "merge",
+    "replace",
+    "discard",
+    "status",
+    "edit",
+    "confirm",
+    "approve",
+    "promote",
+    "rollback",
+    "import",
+]
+"""The kinds of change the knowledge base records.
+
+Every op but ``discard`` (and ``replace``, which also deprecates ``before``) sets the learning
+(or, for ``create_node``/``delete_node``, the node) named by the event to ``after``; ``None``
+removes it. :mod:`dissensus.knowledge.versions` replays them to rebuild any version.
+"""
 
 
 class Event(BaseModel):

@@ -59,6 +59,11 @@ class KnowledgeBase:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def database(self) -> Database:
+        """The database the knowledge base lives in (governance and transfer write it too)."""
+        return self._db
+
     # --- nodes ----------------------------------------------------------------------------
 
     def ensure_path(self, path: CategoryPath, *, actor: str = "system") -> str:
@@ -125,9 +130,14 @@ class KnowledgeBase:
         sources: Sequence[str] = (),
         actor: str,
         status: LearningStatus = "active",
+        approved: bool = False,
         reason: str = "",
     ) -> Learning:
-        """Add a new learning to an existing node (``add`` event)."""
+        """Add a new learning to an existing node (``add`` event).
+
+        Args:
+            approved: A person wrote or approved it (see :attr:`Learning.approved`).
+        """
         text, example = check_text(text, example, what=f"add to {node_key!r}")
         with self._db.write() as session:
             self._require_node(session, node_key)
@@ -141,6 +151,7 @@ class KnowledgeBase:
                 version=1,
                 sources=union(sources),
                 uses=0,
+                approved=approved,
             )
             session.add(row)
             session.flush()
@@ -173,6 +184,7 @@ class KnowledgeBase:
             row.sources = union(row.sources, sources)
             row.version += 1
             row.updated_at = utcnow()
+            _withdraw_approval(row)
             session.flush()
             self._event(session, "merge", actor, reason, row=row, before=before)
             return to_learning(row)
@@ -201,9 +213,15 @@ class KnowledgeBase:
         with self._db.write() as session:
             old = self._require_editable(session, old_id, "replace")
             before = snapshot(old)
+            # One timestamp for both rows: the old learning's new state is then exactly
+            # ``before`` + deprecated + ``updated_at`` = the new one's ``created_at``, which is
+            # how the history replays a replace (versions.py).
+            now = utcnow()
             old.status = "deprecated"
-            old.updated_at = utcnow()
+            old.updated_at = now
             new = LearningRow(
+                created_at=now,
+                updated_at=now,
                 id=self._new_id(session),
                 node_key=old.node_key,
                 attributes=union(old.attributes if attributes is None else attributes),
@@ -247,6 +265,47 @@ class KnowledgeBase:
             )
             return Event.from_row(row)
 
+    def confirm(
+        self,
+        learning_id: str,
+        source: str,
+        *,
+        actor: str,
+        activate_after: int | None = None,
+        reason: str = "",
+    ) -> Learning:
+        """Count a later case that drafted this learning again (deploy-and-learn confirmations).
+
+        A new ``source`` joins the learning's sources (a ``confirm`` event; a source already
+        there changes nothing, so a resumed run confirms nothing twice). A ``proposed`` learning
+        with at least ``activate_after`` confirming cases beyond its first source becomes
+        ``active`` (a ``status`` event).
+
+        Args:
+            activate_after: Confirmations that activate a proposed learning; ``None`` never.
+        """
+        with self._db.write() as session:
+            row = self._require_learning(session, learning_id)
+            if source and source not in row.sources:
+                before = snapshot(row)
+                row.sources = union(row.sources, [source])
+                session.flush()
+                why = reason or f"drafted again by {source}"
+                self._event(session, "confirm", actor, why, row=row, before=before)
+            confirmations = max(0, len(row.sources) - 1)
+            if (
+                activate_after is not None
+                and row.status == "proposed"
+                and confirmations >= activate_after
+            ):
+                before = snapshot(row)
+                row.status = "active"
+                row.updated_at = utcnow()
+                session.flush()
+                why = f"confirmed by {confirmations} later case(s) (needs {activate_after})"
+                self._event(session, "status", actor, why, row=row, before=before)
+            return to_learning(row)
+
     def set_status(
         self, learning_id: str, status: LearningStatus, actor: str, reason: str = ""
     ) -> Learning:
@@ -277,7 +336,11 @@ class KnowledgeBase:
         actor: str,
         reason: str = "",
     ) -> Learning:
-        """Correct a learning by hand (an ``edit`` event; version + 1, sources unchanged)."""
+        """Correct a learning by hand (an ``edit`` event; version + 1, sources unchanged).
+
+        The edit is a new version: the history keeps the old one in the event's ``before``.
+        A proposed learning loses its approval, since nobody approved the new text yet.
+        """
         with self._db.write() as session:
             row = self._require_editable(session, learning_id, "edit")
             before = snapshot(row)
@@ -291,6 +354,7 @@ class KnowledgeBase:
                 row.attributes = union(attributes)
             row.version += 1
             row.updated_at = utcnow()
+            _withdraw_approval(row)
             session.flush()
             self._event(session, "edit", actor, reason, row=row, before=before)
             return to_learning(row)
@@ -503,3 +567,10 @@ class KnowledgeBase:
             before=before,
             after=snapshot(row),
         )
+
+
+def _withdraw_approval(row: LearningRow) -> None:
+    # A staged (approved, proposed) learning whose text changed must be approved again before
+    # ``promote`` publishes it; an active one stays as published.
+    if row.status == "proposed":
+        row.approved = False

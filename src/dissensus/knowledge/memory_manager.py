@@ -125,6 +125,9 @@ class MemoryManager:
         llm: Model asked at nodes where the placement is a real choice.
         actor: Name written into the history for its changes.
         status: Status of placed learnings (``"proposed"`` when humans approve them first).
+        activate_after: Later cases that must draft a proposed learning again (a discard as its
+            duplicate, or a merge into it) before it becomes active; ``None``: never (only
+            people activate it). See :class:`~dissensus.knowledge.DeploymentPolicy`.
         max_depth: Deepest node the walk may reach or create (the root is depth 0).
         max_tokens: Output budget of one decision.
     """
@@ -136,6 +139,7 @@ class MemoryManager:
         *,
         actor: str = "memory-manager",
         status: LearningStatus = "active",
+        activate_after: int | None = None,
         max_depth: int = 6,
         max_tokens: int = 512,
     ) -> None:
@@ -143,6 +147,7 @@ class MemoryManager:
         self._llm = llm
         self._actor = actor
         self._status: LearningStatus = status
+        self._activate_after = activate_after
         self._max_depth = max_depth
         self._max_tokens = max_tokens
 
@@ -178,7 +183,7 @@ class MemoryManager:
             duplicate = _exact_duplicate(walk.draft, learnings)
             if duplicate is not None:
                 walk.step(key, "discard", duplicate.id, "rule", "same text already here")
-                return self._discard(walk, key, duplicate.id, "exact duplicate of " + duplicate.id)
+                return self._discard(walk, key, duplicate, "exact duplicate of " + duplicate.id)
 
             related = [lr for lr in learnings if _shares_attributes(lr, walk.draft)]
             if not related:
@@ -266,6 +271,7 @@ class MemoryManager:
                     actor=self._actor,
                     reason=d.reason or walk.why(),
                 )
+                self._confirm(merged, walk.source)
                 return walk.done("merge", merged.id, key)
             if d.op == "replace":
                 walk.step(key, "replace", existing.id, "model", d.reason)
@@ -288,7 +294,7 @@ class MemoryManager:
                         f"few words ({score:.2f} < {DISCARD_SIMILARITY})"
                     )
                 walk.step(key, "discard", existing.id, "model", d.reason)
-                return self._discard(walk, key, existing.id, d.reason or "duplicate")
+                return self._discard(walk, key, existing, d.reason or "duplicate")
         except KnowledgeError as exc:
             # E.g. another process deprecated the target between our read and this write.
             raise _Fallback(f"{d.op} on {existing.id} failed: {exc}") from exc
@@ -332,11 +338,20 @@ class MemoryManager:
         )
         return walk.done("add", learning.id, key)
 
-    def _discard(self, walk: _Walk, key: str, duplicate: str | None, reason: str) -> Placement:
-        self._kb.discard(reason, walk.draft, self._actor, node_key=key, duplicate_of=duplicate)
+    def _discard(self, walk: _Walk, key: str, duplicate: Learning, reason: str) -> Placement:
+        self._kb.discard(reason, walk.draft, self._actor, node_key=key, duplicate_of=duplicate.id)
+        self._confirm(duplicate, walk.source)
         placement = walk.done("discard", None, key)
-        placement.duplicate_of = duplicate
+        placement.duplicate_of = duplicate.id
         return placement
+
+    def _confirm(self, learning: Learning, source: str) -> None:
+        # A proposed learning drafted again by another case is a confirmation: it counts toward
+        # deploy-and-learn's threshold and shows reviewers how many cases asked for it.
+        if learning.status == "proposed":
+            self._kb.confirm(
+                learning.id, source, actor=self._actor, activate_after=self._activate_after
+            )
 
     def _fallback(self, walk: _Walk, why: str) -> Placement:
         path = walk.path or CategoryPath(())

@@ -76,7 +76,9 @@ class _Builder:
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 parts = [self.visit(s, f"{hint}-{i}") for i, s in enumerate(schema[key])]
-                return "(" + " | ".join(parts) + ")"
+                # pydantic-ai wraps a described $ref in a one-member anyOf; leaving out the group
+                # keeps the grammar the same text as for the plain schema.
+                return parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
         kind = schema.get("type")
         if isinstance(kind, list):
             parts = [self.visit({**schema, "type": k}, f"{hint}-{k}") for k in kind]

@@ -21,9 +21,10 @@ import os
 import secrets
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,10 +41,12 @@ from dissensus.llm.base import Answer, ModelProfile
 __all__ = [
     "LOCAL_MODELS",
     "EngineOptions",
+    "EngineStats",
     "EngineTransport",
     "LocalEngine",
     "LocalLLM",
     "LocalModel",
+    "chat_request",
     "local_models_dir",
     "open_local",
     "resolve_local_path",
@@ -212,6 +215,54 @@ def _has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+@dataclass(slots=True)
+class EngineStats:
+    """What an engine has served, summed from llama.cpp's per-response ``timings``.
+
+    For benchmarks and cache tuning: the prompt-prefix cache hit ratio is only visible here,
+    since the OpenAI-format usage that reaches pydantic-ai drops it.
+    """
+
+    calls: int = 0
+    """Chat requests answered, failed ones included."""
+    failed: int = 0
+    """Requests answered with an error instead of a completion."""
+    prompt_tokens: int = 0
+    """Prompt tokens of every call, those reused from the cache included."""
+    cached_tokens: int = 0
+    """Prompt tokens reused from a slot's cache (llama.cpp's ``cache_n``)."""
+    completion_tokens: int = 0
+    prompt_ms: float = 0.0
+    """Time llama.cpp spent evaluating the uncached part of prompts, summed over calls."""
+    completion_ms: float = 0.0
+    """Time spent generating, summed over calls (calls overlap in parallel slots)."""
+    busy_ms: float = 0.0
+    """Wall time calls spent inside llama.cpp, summed: over ``wall × slots`` it is how full the
+    slots were kept."""
+
+    @property
+    def cache_hit_ratio(self) -> float:
+        """Cached prompt tokens / prompt tokens (0 before any call)."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    def record(self, result: Mapping[str, Any], *, busy_ms: float = 0.0) -> None:
+        """Add one response of ``handle_chat_completions`` (a completion or an error)."""
+        self.calls += 1
+        self.busy_ms += busy_ms
+        if isinstance(result.get("error"), dict):
+            self.failed += 1
+        timings = result.get("timings")
+        if not isinstance(timings, Mapping):
+            return
+        cached = int(timings.get("cache_n") or 0)
+        # prompt_n counts only the tokens evaluated for this call; the cached ones come on top.
+        self.prompt_tokens += cached + int(timings.get("prompt_n") or 0)
+        self.cached_tokens += cached
+        self.completion_tokens += int(timings.get("predicted_n") or 0)
+        self.prompt_ms += float(timings.get("prompt_ms") or 0.0)
+        self.completion_ms += float(timings.get("predicted_ms") or 0.0)
+
+
 class LocalEngine:
     """One llama.cpp server in this process, loaded on first use, called from worker threads.
 
@@ -228,6 +279,8 @@ class LocalEngine:
         self._executor = ThreadPoolExecutor(
             max_workers=options.parallel, thread_name_prefix=f"llama-{path.stem}"
         )
+        self._stats = EngineStats()
+        self._stats_lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -262,7 +315,26 @@ class LocalEngine:
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         """Run one OpenAI chat-completions request; returns the response or ``{"error": ...}``."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._chat_blocking, body)
+        result, busy_ms = await loop.run_in_executor(self._executor, self._timed_chat, body)
+        with self._stats_lock:
+            self._stats.record(result, busy_ms=busy_ms)
+        return result
+
+    def _timed_chat(self, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        started = time.perf_counter()
+        result = self._chat_blocking(body)
+        return result, (time.perf_counter() - started) * 1000
+
+    def stats(self) -> EngineStats:
+        """A copy of the counters since the engine was created or :meth:`reset_stats`."""
+        with self._stats_lock:
+            return replace(self._stats)
+
+    def reset_stats(self) -> EngineStats:
+        """Start counting afresh; returns the counters up to now."""
+        with self._stats_lock:
+            old, self._stats = self._stats, EngineStats()
+            return old
 
     def _chat_blocking(self, body: dict[str, Any]) -> dict[str, Any]:
         self.load()
@@ -324,9 +396,7 @@ class EngineTransport(httpx2.AsyncBaseTransport):
                 f"the local engine serves only POST /chat/completions, "
                 f"not {request.method} {request.url.path}",
             )
-        body = json.loads(await request.aread())
-        body["cache_prompt"] = True
-        _compact_json_output(body)
+        body = _engine_body(json.loads(await request.aread()))
         try:
             result = await self.engine.chat(body)
         except ModelError as exc:
@@ -335,6 +405,40 @@ class EngineTransport(httpx2.AsyncBaseTransport):
         if isinstance(error, dict):
             return httpx2.Response(int(error.get("code") or 500), json=result, request=request)
         return httpx2.Response(200, json=result, request=request)
+
+
+def _engine_body(body: dict[str, Any]) -> dict[str, Any]:
+    """What every request gets before it reaches llama.cpp: prefix caching, compact JSON."""
+    body["cache_prompt"] = True
+    _compact_json_output(body)
+    return body
+
+
+def chat_request(
+    *, model: str, system: str, prompt: str, schema: dict[str, Any], max_tokens: int
+) -> dict[str, Any]:
+    """The engine body of one structured call, built without pydantic-ai or HTTP.
+
+    For measuring the raw engine with the very request a :class:`LocalLLM` would send (a test
+    holds the two equal): system and user message, temperature 0, the output cap, and the
+    output schema as our compact grammar.
+    """
+    return _engine_body(
+        {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": prompt},
+            ],
+            "max_completion_tokens": max_tokens,
+            "temperature": 0.0,
+            "stream": False,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": schema},
+            },
+        }
+    )
 
 
 def _compact_json_output(body: dict[str, Any]) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from dissensus.config import Settings
 from dissensus.consensus import ConsensusPolicy
 from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product
@@ -29,15 +31,18 @@ from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, r
 from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
 from dissensus.pipeline.store import RunStore
 from dissensus.pipeline.summary import RunSummary, summarize
+from dissensus.review import ReviewPolicy, ReviewQueue
 from dissensus.storage import Database
 from dissensus.supervisor import Supervisor, VerifiedCatalog
 from dissensus.workers import Evaluator, Generator, WorkerTeam
 
-__all__ = ["RunRequest", "Runner", "new_run_id"]
+__all__ = ["ProductHook", "RunRequest", "Runner", "new_run_id"]
 
 ModelOpener = Callable[[str], LLM]
 ProgressHook = Callable[[int, int], None]
 """Called with (products finished so far, total records)."""
+ProductHook = Callable[[InputRecord, ProductOutcome], None]
+"""Called with each product's record and outcome right after it is committed (benchmarks)."""
 
 
 def new_run_id() -> str:
@@ -66,11 +71,13 @@ class Runner:
         db: Database,
         open_model: ModelOpener,
         progress: ProgressHook | None = None,
+        on_product: ProductHook | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.open_model = open_model
         self.progress = progress
+        self.on_product = on_product
         self.kb = KnowledgeBase(db)
 
     def _enricher(self, run_id: str, catalog: VerifiedCatalog | None) -> ProductEnricher:
@@ -95,8 +102,14 @@ class Runner:
         )
         knowledge = self.kb if s.use_knowledge else None
         supervisor = Supervisor(self.open_model(s.supervisor), knowledge=knowledge, catalog=catalog)
+        deployment = s.deployment()
         manager = (
-            MemoryManager(self.kb, self.open_model(s.memory_manager_model()))
+            MemoryManager(
+                self.kb,
+                self.open_model(s.memory_manager_model()),
+                status=deployment.placement_status,
+                activate_after=deployment.activate_after,
+            )
             if s.learning
             else None
         )
@@ -107,6 +120,8 @@ class Runner:
             memory_manager=manager,
             run_id=run_id,
             review_confidence=s.review_confidence,
+            review=ReviewPolicy.from_settings(s),
+            maturity=ReviewQueue(self.db).maturity_for(run_id),
         )
 
     async def run(self, request: RunRequest) -> RunSummary:
@@ -124,6 +139,7 @@ class Runner:
             schema_path=str(request.schema_path),
             schema_sha256=file_sha256(request.schema_path),
             config=json.loads(self.settings.model_dump_json(exclude={"home", "database_url"})),
+            output_path=str(request.out_path),
         )
         done = store.done_seqs()
         writer = _OrderedWriter(request.out_path, store)
@@ -172,6 +188,8 @@ class Runner:
             self._save(store, record, outcome)
             if learnings and outcome.record.error is None:
                 self.kb.record_uses([item.id for item in learnings])
+            if self.on_product is not None:
+                self.on_product(record, outcome)
 
         await asyncio.gather(*(one(r) for r in batch))
         return len(batch)
@@ -198,6 +216,13 @@ class Runner:
 
     def _save(self, store: RunStore, record: InputRecord, outcome: ProductOutcome) -> None:
         rec = outcome.record
+        ticket = outcome.review
+
+        def enqueue(session: Session) -> None:
+            # In the record's own transaction: a resumed run never misses or repeats an item.
+            assert ticket is not None
+            ReviewQueue(self.db).add(session, ticket, run_id=store.run_id, seq=record.seq)
+
         store.save(
             seq=record.seq,
             product_id=rec.id,
@@ -217,6 +242,7 @@ class Runner:
                 }
                 for c in outcome.calls
             ],
+            within=enqueue if ticket is not None else None,
         )
 
     def _learnings_added(self, run_id: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dissensus.consensus import ConsensusOutcome, ConsensusPolicy, decide
@@ -22,6 +23,7 @@ from dissensus.domain import (
     Usage,
 )
 from dissensus.knowledge import MemoryManager
+from dissensus.review import ReviewContext, ReviewPolicy, ReviewTicket, SupervisorView
 from dissensus.supervisor import Supervisor, SupervisorReport
 from dissensus.workers import WorkerOutput, WorkerTeam
 
@@ -48,6 +50,10 @@ class ProductOutcome:
     supervisor_called: bool = False
     learnings_added: list[str] = field(default_factory=list)
     calls: list[ModelCall] = field(default_factory=list)
+    review: ReviewTicket | None = None
+    """What goes to the human review queue with this record, if anything."""
+    work: WorkerOutput | None = None
+    """What each worker said before consensus (benchmarks score one generator's raw output)."""
 
     @property
     def usage(self) -> Usage:
@@ -69,6 +75,8 @@ class ProductEnricher:
         memory_manager: MemoryManager | None,
         run_id: str,
         review_confidence: float = 0.3,
+        review: ReviewPolicy | None = None,
+        maturity: Callable[[str], int] | None = None,
     ) -> None:
         self.team = team
         self.policy = policy
@@ -76,6 +84,10 @@ class ProductEnricher:
         self.memory_manager = memory_manager
         self.run_id = run_id
         self.review_confidence = review_confidence
+        self.review = review
+        """Decides which records go to the review queue (``None``: none do)."""
+        self.maturity = maturity or (lambda _category: 0)
+        """Category → products behind it, for the audit sample's decay."""
         # The tree is one shared structure: placements go one at a time so two products of a
         # batch cannot both decide to create the same branch.
         self._placing = asyncio.Lock()
@@ -105,7 +117,10 @@ class ProductEnricher:
             record=EnrichedRecord(id=product.id, category=product.category),
             disputed=list(outcome.disputed),
             calls=calls,
+            work=work,
         )
+        case: Case | None = None
+        report: SupervisorReport | None = None
         if outcome.disputed:
             case = _case(self.run_id, product, attributes, work, outcome, ids)
             started = time.perf_counter()
@@ -129,7 +144,52 @@ class ProductEnricher:
             s.name: results[s.name] for s in attributes if s.name in results
         }
         result.record.models = list(dict.fromkeys(models))
+        if self.review is not None:
+            result.review = self._ticket(
+                product, result.record, attributes, work, learnings, case, report
+            )
         return result
+
+    def _ticket(
+        self,
+        product: Product,
+        record: EnrichedRecord,
+        attributes: list[AttributeSpec],
+        work: WorkerOutput,
+        learnings: list[Learning],
+        case: Case | None,
+        report: SupervisorReport | None,
+    ) -> ReviewTicket | None:
+        """The review stage: ask the policy, and capture what a reviewer will need."""
+        assert self.review is not None
+        resolution = report.resolution if report is not None else None
+        triage = self.review.triage(
+            record,
+            resolution=resolution,
+            run_id=self.run_id,
+            maturity=self.maturity(record.category or ""),
+        )
+        if triage is None:
+            return None
+        return ReviewTicket(
+            reason=triage.reason,
+            attributes=triage.attributes,
+            context=ReviewContext(
+                product=product,
+                attributes=attributes,
+                disputes=case.disputes if case is not None else [],
+                extractions=work.extractions,
+                evaluation=work.evaluation,
+                supervisor=(
+                    SupervisorView(model=report.model, resolution=resolution, error=report.error)
+                    if report is not None
+                    else None
+                ),
+                learnings=learnings,
+                record=record.model_copy(deep=True),
+                audit_rate=triage.audit_rate,
+            ),
+        )
 
     def _settle(
         self, case: Case, report: SupervisorReport, ids: list[str]

@@ -6,10 +6,11 @@ point resumes with every product either fully done or not started.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from dissensus.errors import RunError
 from dissensus.storage import Database
@@ -36,6 +37,7 @@ class RunStore:
         schema_path: str,
         schema_sha256: str,
         config: dict[str, Any],
+        output_path: str | None = None,
     ) -> bool:
         """Create the run, or check that a resumed one reads the same files; True if resumed."""
         with self.db.write() as session:
@@ -52,6 +54,7 @@ class RunStore:
                         config=config,
                         summary=None,
                         finished_at=None,
+                        output_path=output_path,
                     )
                 )
                 return False
@@ -66,6 +69,8 @@ class RunStore:
                     f"({run.schema_path}); use another --run-id"
                 )
             run.status = "running"
+            if output_path is not None:
+                run.output_path = output_path
             return True
 
     def done_seqs(self) -> set[int]:
@@ -83,8 +88,12 @@ class RunStore:
         disputed: int,
         supervisor_called: bool,
         calls: list[dict[str, Any]],
+        within: Callable[[Session], None] | None = None,
     ) -> None:
-        """Store one finished product and its model calls atomically."""
+        """Store one finished product and its model calls atomically.
+
+        ``within`` adds more writes to the same transaction (the record's review item).
+        """
         input_tokens = sum(c["input_tokens"] for c in calls)
         output_tokens = sum(c["output_tokens"] for c in calls)
         with self.db.write() as session:
@@ -103,6 +112,8 @@ class RunStore:
             )
             for call in calls:
                 session.add(ModelCallRow(run_id=self.run_id, product_id=product_id, **call))
+            if within is not None:
+                within(session)
 
     def outputs(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
         """Stored outputs in input order from ``start``."""

@@ -13,14 +13,18 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -32,9 +36,11 @@ __all__ = [
     "KbNode",
     "LearningRow",
     "ModelCall",
+    "ReviewItemRow",
     "Run",
     "RunProduct",
     "UTCDateTime",
+    "UserRow",
     "utcnow",
 ]
 
@@ -123,6 +129,9 @@ class LearningRow(Base):
     uses: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # --- knowledge governance (migration 0003) ---
+    approved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A person approved it; ``dissensus kb promote`` publishes approved proposed learnings."""
 
 
 class KbEvent(Base):
@@ -160,6 +169,8 @@ class Run(Base):
     schema_sha256: Mapped[str] = mapped_column(String(64))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    output_path: Mapped[str | None] = mapped_column(Text, default=None)
+    """Where the run writes its output file (revision 0002); reviews rewrite it."""
 
 
 class RunProduct(Base):
@@ -196,3 +207,54 @@ class ModelCall(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     ok: Mapped[bool] = mapped_column(Boolean, default=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- review queue and users (migration 0002) ------------------------------------------------
+
+
+class ReviewItemRow(Base):
+    """One output record waiting for (or closed by) a human reviewer; at most one per record."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        ForeignKeyConstraint(["run_id", "seq"], ["run_products.run_id", "run_products.seq"]),
+        UniqueConstraint("run_id", "seq"),
+        CheckConstraint("state IN ('open', 'claimed', 'done')", name="state"),
+        # The claim query: open (or expired) items by priority, oldest first.
+        Index("ix_review_items_state_priority", "state", "priority", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(16))
+    """``needs_human``, ``low_confidence`` or ``audit``."""
+    priority: Mapped[int] = mapped_column(Integer)
+    """Lower is claimed first (follows the reason)."""
+    attributes: Mapped[list[str]] = mapped_column(default=list)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Everything the reviewer sees: product, worker answers, verdicts, supervisor, learnings."""
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    """After this a ``claimed`` item counts as open again (the visibility timeout)."""
+    claims: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    submission: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class UserRow(Base):
+    """A person who may log in to the web app; ``role`` is ``viewer``, ``reviewer`` or ``admin``."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'reviewer', 'admin')", name="role"),)
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

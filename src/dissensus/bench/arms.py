@@ -1,0 +1,140 @@
+"""The reference arms that are not a pipeline run: one generator alone, the supervisor alone.
+
+The system arms (``no-learning``, ``learning``) go through :class:`dissensus.pipeline.Runner`,
+exactly as ``dissensus run`` does. These two use the same worker and supervisor classes on their
+own: ``single`` is one :class:`~dissensus.workers.Generator` with no knowledge base and no
+supervisor; ``supervisor-only`` gives the supervisor every attribute of every product as a
+dispute with no worker candidates, so it extracts everything from the text and the verified
+catalog's evidence (the quality and cost of using the expensive model alone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from dissensus.bench.loader import ProductText
+from dissensus.domain import AttributeDispute, Case, CatalogSchema, EnrichedRecord, Product
+from dissensus.llm import LLM
+from dissensus.pipeline.stages import ModelCall, ProductOutcome
+from dissensus.supervisor import Supervisor, VerifiedCatalog
+from dissensus.workers import Generator, GeneratorStyle
+
+__all__ = ["ArmOutput", "run_single", "run_supervisor_only"]
+
+SUPERVISOR_ONLY_REASON = "not extracted yet: extract it from the text"
+"""The dispute reason the supervisor reads for every attribute in the ``supervisor-only`` arm."""
+
+
+@dataclass(slots=True)
+class ArmOutput:
+    """One product's predicted values and the outcome that produced them (for statistics)."""
+
+    values: dict[str, str | None]
+    outcome: ProductOutcome
+
+
+Done = Callable[[ProductText, ArmOutput], None]
+
+
+def _product(text: ProductText) -> Product:
+    return Product.from_record(text.as_input())
+
+
+async def _gather(
+    products: Sequence[ProductText],
+    one: Callable[[ProductText], Awaitable[ArmOutput]],
+    concurrency: int,
+) -> list[ArmOutput]:
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def guarded(text: ProductText) -> ArmOutput:
+        async with gate:
+            return await one(text)
+
+    return list(await asyncio.gather(*(guarded(p) for p in products)))
+
+
+async def run_single(
+    products: Sequence[ProductText],
+    schema: CatalogSchema,
+    llm: LLM,
+    *,
+    style: GeneratorStyle = "direct",
+    concurrency: int = 4,
+    done: Done | None = None,
+) -> list[ArmOutput]:
+    """One generator per product, no learnings, no supervisor; results in input order."""
+    generator = Generator(llm, role="generator-a", style=style)
+
+    async def one(text: ProductText) -> ArmOutput:
+        product = _product(text)
+        attributes = schema.attributes_for(product.path)
+        started = time.perf_counter()
+        extraction = await generator.extract(product, attributes, [])
+        latency = (time.perf_counter() - started) * 1000
+        outcome = ProductOutcome(
+            record=EnrichedRecord(id=product.id, category=product.category),
+            calls=[
+                ModelCall(
+                    generator.role, llm.name, extraction.usage, latency, not extraction.abstained
+                )
+            ],
+        )
+        output = ArmOutput(dict(extraction.values), outcome)
+        if done is not None:
+            done(text, output)
+        return output
+
+    return await _gather(products, one, concurrency)
+
+
+async def run_supervisor_only(
+    products: Sequence[ProductText],
+    schema: CatalogSchema,
+    llm: LLM,
+    catalog: VerifiedCatalog | None,
+    *,
+    run_id: str = "bench-supervisor-only",
+    concurrency: int = 4,
+    done: Done | None = None,
+) -> list[ArmOutput]:
+    """The supervisor model on every attribute of every product; results in input order."""
+
+    async def one(text: ProductText) -> ArmOutput:
+        product = _product(text)
+        attributes = schema.attributes_for(product.path)
+        case = Case(
+            id=f"{run_id}:{product.id}",
+            product=product,
+            attributes=attributes,
+            disputes=[
+                AttributeDispute(attribute=a.name, reason=SUPERVISOR_ONLY_REASON)
+                for a in attributes
+            ],
+            extractions=[],
+        )
+        # Every attribute is "disputed" here, so allow the answer room for all of them.
+        supervisor = Supervisor(
+            llm, knowledge=None, catalog=catalog, max_tokens=max(320, 160 + 24 * len(attributes))
+        )
+        started = time.perf_counter()
+        report = await supervisor.resolve(case)
+        latency = (time.perf_counter() - started) * 1000
+        resolved = report.resolution
+        values = dict(resolved.values) if resolved is not None else {}
+        outcome = ProductOutcome(
+            record=EnrichedRecord(id=product.id, category=product.category),
+            supervisor_called=True,
+            calls=[
+                ModelCall("supervisor", report.model, report.usage, latency, resolved is not None)
+            ],
+        )
+        output = ArmOutput(values, outcome)
+        if done is not None:
+            done(text, output)
+        return output
+
+    return await _gather(products, one, concurrency)

@@ -1,0 +1,594 @@
+"""The extraction benchmark: the four arms side by side, the learning curve, stream statistics.
+
+One invocation runs, on the same models and data:
+
+- the ``learning`` arm: the stream flows through :class:`~dissensus.pipeline.Runner` with learning
+  on (deploy-and-learn); at checkpoints after 0, N, 2N, ... stream products the knowledge base is
+  frozen (the database is copied) and the evaluation set runs through a Runner on the copy with
+  learning off, so evaluation neither writes learnings nor changes the usage counts that rank
+  them; each checkpoint scores the full system's output and generator-a's raw output;
+- the ``no-learning`` arm: checkpoint 0 *is* this arm (same settings, empty knowledge base,
+  learning off during evaluation), so it is reported from that pass rather than run twice;
+- the ``single`` arm: generator-a alone, no knowledge base, no supervisor. At checkpoint 0
+  generator-a's prompt is exactly that of a lone generator (no learnings), and decoding is
+  greedy, so its raw output in that pass is this arm; it runs on its own only when neither
+  system arm is selected;
+- the ``supervisor-only`` arm: the supervisor model on every attribute of every product.
+
+Gold labels stay in memory for the scorer: the runs read files written from the products'
+visible text only (see :mod:`dissensus.bench.splits`).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from dissensus import __version__
+from dissensus.bench.arms import ArmOutput, run_single, run_supervisor_only
+from dissensus.bench.loader import LabelledRecord, ProductText
+from dissensus.bench.plots import write_plots
+from dissensus.bench.report import write_report
+from dissensus.bench.results import (
+    ArmResult,
+    BenchConfig,
+    BenchResults,
+    CheckpointResult,
+    DataFileInfo,
+    ModelVersion,
+    PassStats,
+    VariantScores,
+)
+from dissensus.bench.scoring import Prediction, score
+from dissensus.bench.splits import DataPlan, plan_data, write_inputs
+from dissensus.bench.stats import Observation, observe, pass_stats, windows
+from dissensus.config import Settings
+from dissensus.domain import CatalogSchema, Usage
+from dissensus.errors import InputError
+from dissensus.knowledge import KnowledgeBase
+from dissensus.llm import LLM, ModelProfile
+from dissensus.llm.local import LOCAL_MODELS
+from dissensus.pipeline import InputRecord, ProductOutcome, Runner, RunRequest
+from dissensus.storage import Database
+from dissensus.supervisor import VerifiedCatalog
+
+__all__ = ["BenchProgress", "ExtractionBenchmark", "checkpoints", "run_extraction"]
+
+ModelOpener = Callable[[str], LLM]
+_MARKER = ".dissensus-bench"
+
+
+class BenchProgress(Protocol):
+    """Where the benchmark reports progress (the CLI shows a rich progress bar)."""
+
+    def start(self, total: int) -> None:
+        """The number of product passes the whole benchmark will make."""
+
+    def phase(self, name: str) -> None:
+        """A new phase begins (``stream 0-75``, ``eval @75``, ...)."""
+
+    def advance(self, n: int = 1) -> None:
+        """``n`` more product passes are done."""
+
+
+class _Silent:
+    def start(self, total: int) -> None:
+        pass
+
+    def phase(self, name: str) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+def checkpoints(stream: int, every: int) -> list[int]:
+    """Stream positions to evaluate at: 0, every, 2*every, ... and the end of the stream."""
+    if every < 1:
+        raise InputError(f"--checkpoint-every must be at least 1, got {every}")
+    points = list(range(0, stream + 1, every))
+    if points[-1] != stream:
+        points.append(stream)
+    return points
+
+
+@dataclass(slots=True)
+class _PassOutput:
+    """Predictions and observations of one evaluation pass, in evaluation-set order."""
+
+    system: list[Prediction]
+    generator: list[Prediction]
+    observations: list[Observation] = field(default_factory=list)
+    generator_observations: list[Observation] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+
+class _StreamClock:
+    """A clock that runs only while the stream runs (evaluations pause it)."""
+
+    def __init__(self) -> None:
+        self.elapsed = 0.0
+        self._since: float | None = None
+
+    def resume(self) -> None:
+        self._since = time.perf_counter()
+
+    def pause(self) -> None:
+        if self._since is not None:
+            self.elapsed += time.perf_counter() - self._since
+            self._since = None
+
+    def __call__(self) -> float:
+        running = time.perf_counter() - self._since if self._since is not None else 0.0
+        return self.elapsed + running
+
+
+class ExtractionBenchmark:
+    """Runs ``dissensus bench extraction`` and writes its machine-readable outputs.
+
+    Args:
+        config: Benchmark options (data, limits, checkpoints, arms, seed).
+        settings: Pipeline settings of the system arms (models, consensus policy, batching).
+        open_model: Model strings to models (a :class:`~dissensus.llm.ModelPool`'s ``get``).
+        progress: Progress sink; silent by default.
+    """
+
+    def __init__(
+        self,
+        config: BenchConfig,
+        settings: Settings,
+        *,
+        open_model: ModelOpener,
+        progress: BenchProgress | None = None,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.open_model = open_model
+        self.progress: BenchProgress = progress or _Silent()
+        self.out = Path(config.out_dir)
+        self.work = self.out / "work"
+        self.schema_path = self.work / "schema.yaml"
+        self.verified_path = self.work / "verified.jsonl"
+        self.eval_path = self.work / "eval.jsonl"
+        self._eval_ids: list[str] = []
+        self._clock = _StreamClock()
+        self._stream_obs: list[Observation] = []
+        self._phase_seconds: dict[str, float] = {}
+
+    # --- the run --------------------------------------------------------------------------
+
+    async def run(self) -> BenchResults:
+        """Run every selected arm and return (and write) the results."""
+        started = time.perf_counter()
+        load_start = os.getloadavg()
+        cfg = self.config
+        plan = plan_data(
+            Path(cfg.data_dir),
+            seed=cfg.seed,
+            stream_limit=cfg.stream_limit,
+            eval_limit=cfg.eval_limit,
+        )
+        self._prepare_workspace(plan)
+        schema = CatalogSchema.load(self.schema_path)
+        arms = set(cfg.arms)
+        system = bool(arms & {"learning", "no-learning"})
+        stream_len = len(plan.stream) if "learning" in arms else 0
+        points = checkpoints(stream_len, cfg.checkpoint_every) if system else []
+        n_eval = len(plan.evaluation)
+        total = len(points) * n_eval + stream_len
+        total += n_eval if "supervisor-only" in arms else 0
+        total += n_eval if ("single" in arms and not system) else 0
+        self.progress.start(total)
+
+        results = BenchResults(
+            dissensus_version=__version__,
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            config=cfg,
+            settings=self.settings.model_dump(mode="json", exclude={"home", "database_url"}),
+            models=self._models(arms),
+            data=[
+                DataFileInfo(role=f.role, path=str(f.path), sha256=f.sha256, records=f.records)
+                for f in plan.files
+            ],
+            split_sizes={
+                "verified": len(plan.verified),
+                "stream": len(plan.stream),
+                "evaluation": n_eval,
+            },
+            schema_attributes=plan.schema,
+        )
+        gold = [r.gold for r in plan.evaluation]
+
+        def scored(predictions: list[Prediction]) -> VariantScores:
+            return VariantScores(
+                published=score(gold, predictions, schema=plan.schema, variant="published"),
+                strict=score(gold, predictions, schema=plan.schema, variant="strict"),
+            )
+
+        first: _PassOutput | None = None
+        if system:
+            stream_db = Database.open(f"sqlite:///{self.work / 'stream.db'}")
+            try:
+                previous = 0
+                for point in points:
+                    if point > previous:
+                        await self._stream(stream_db, plan.stream[previous:point], previous)
+                        previous = point
+                    output, checkpoint = await self._checkpoint(stream_db, point, scored)
+                    results.checkpoints.append(checkpoint)
+                    self._write_predictions(f"learning-after-{point:04d}", plan, output.system)
+                    self._write_predictions(
+                        f"learning-after-{point:04d}-generator-a", plan, output.generator
+                    )
+                    first = first or output
+                if stream_len:
+                    results.stream = pass_stats(self._stream_obs, wall_seconds=self._clock())
+                    results.windows = windows(self._stream_obs, cfg.window, started=0.0)
+                results.knowledge_export = self._export_knowledge(stream_db)
+            finally:
+                stream_db.close()
+
+        if first is not None:
+            zero = results.checkpoints[0]
+            if "no-learning" in arms:
+                results.arms["no-learning"] = ArmResult(
+                    arm="no-learning",
+                    description="workers + consensus + supervisor, knowledge base disabled",
+                    scores=zero.system,
+                    stats=zero.stats,
+                    source="the learning arm's checkpoint 0 (same settings, empty knowledge "
+                    "base, learning off during evaluation): one pass, reported for both",
+                )
+            if "learning" in arms:
+                last = results.checkpoints[-1]
+                results.arms["learning"] = ArmResult(
+                    arm="learning",
+                    description="the full system after learning online from the stream",
+                    scores=last.system,
+                    stats=last.stats,
+                    source=f"the learning arm's last checkpoint (after {last.after} stream "
+                    "products, knowledge base frozen)",
+                )
+            if "single" in arms:
+                self._write_predictions("single", plan, first.generator)
+                results.arms["single"] = ArmResult(
+                    arm="single",
+                    description="one generator (generator-a), no knowledge base, no supervisor",
+                    scores=zero.generator,
+                    stats=pass_stats(first.generator_observations),
+                    source="generator-a's raw output in the checkpoint-0 pass: with no "
+                    "learnings its prompt is exactly a lone generator's and decoding is greedy "
+                    "(tokens are generator-a's own; wall time is shared with that pass)",
+                )
+        elif "single" in arms:
+            results.arms["single"] = await self._single(plan, schema, scored)
+
+        if "supervisor-only" in arms:
+            results.arms["supervisor-only"] = await self._supervisor_only(plan, schema, scored)
+
+        results.arms = {a: results.arms[a] for a in cfg.arms if a in results.arms}
+        results.phase_seconds = self._phase_seconds
+        results.wall_seconds = round(time.perf_counter() - started, 2)
+        results.machine = {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_start": [round(x, 2) for x in load_start],
+            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        }
+        if system and "learning" in arms:
+            results.notes.append(
+                "Checkpoint 0 of the learning arm is the no-learning arm's evaluation "
+                "(reused, not run twice)."
+            )
+        (self.out / "results.json").write_text(results.model_dump_json(indent=2), "utf-8")
+        return results
+
+    # --- phases ---------------------------------------------------------------------------
+
+    async def _stream(self, db: Database, records: list[LabelledRecord], start: int) -> None:
+        """Stream products through the learning system (learning on) on the live database."""
+        end = start + len(records)
+        name = f"stream {start}-{end}"
+        self.progress.phase(name)
+        path = write_inputs(records, self.work / f"stream-{start:04d}-{end:04d}.jsonl")
+        settings = self.settings.model_copy(update={"learning": True, "use_knowledge": True})
+
+        def hook(record: InputRecord, outcome: ProductOutcome) -> None:
+            self._stream_obs.append(
+                observe(_category(record, outcome), outcome, self._profile, clock=self._clock)
+            )
+            self.progress.advance()
+
+        began = time.perf_counter()
+        self._clock.resume()
+        try:
+            await Runner(settings, db=db, open_model=self.open_model, on_product=hook).run(
+                self._request(path, f"bench-stream-{start:04d}-{end:04d}")
+            )
+        finally:
+            self._clock.pause()
+        self._phase_seconds[name] = round(time.perf_counter() - began, 2)
+
+    async def _checkpoint(
+        self,
+        stream_db: Database,
+        after: int,
+        scored: Callable[[list[Prediction]], VariantScores],
+    ) -> tuple[_PassOutput, CheckpointResult]:
+        """Freeze the knowledge base (a copy of the database) and score the evaluation set."""
+        name = f"eval @{after}"
+        self.progress.phase(name)
+        frozen = self.work / f"checkpoint-{after:04d}.db"
+        _copy_sqlite(self.work / "stream.db", frozen)
+        db = Database.open(f"sqlite:///{frozen}")
+        try:
+            kb = KnowledgeBase(db)
+            learnings, version = len(kb.list(status="active")), kb.version()
+            settings = self.settings.model_copy(update={"learning": False, "use_knowledge": True})
+            output = await self._evaluate(db, settings, f"bench-eval-{after:04d}", name)
+        finally:
+            db.close()
+        checkpoint = CheckpointResult(
+            after=after,
+            learnings=learnings,
+            kb_version=version,
+            system=scored(output.system),
+            generator=scored(output.generator),
+            stats=pass_stats(output.observations, wall_seconds=output.wall_seconds),
+        )
+        return output, checkpoint
+
+    async def _evaluate(
+        self, db: Database, settings: Settings, run_id: str, name: str
+    ) -> _PassOutput:
+        """One Runner pass over the evaluation inputs; predictions by input position."""
+        n = len(self._eval_ids)
+        output = _PassOutput(system=[{} for _ in range(n)], generator=[{} for _ in range(n)])
+
+        def hook(record: InputRecord, outcome: ProductOutcome) -> None:
+            category = _category(record, outcome)
+            output.system[record.seq] = {
+                attr: result.value for attr, result in outcome.record.attributes.items()
+            }
+            output.observations.append(observe(category, outcome, self._profile))
+            work = outcome.work
+            if work is not None and work.extractions:
+                first = work.extractions[0]
+                output.generator[record.seq] = dict(first.values)
+                output.generator_observations.append(
+                    _generator_observation(category, first.model, first.usage, self._profile)
+                )
+            self.progress.advance()
+
+        began = time.perf_counter()
+        await Runner(settings, db=db, open_model=self.open_model, on_product=hook).run(
+            self._request(self.eval_path, run_id)
+        )
+        output.wall_seconds = time.perf_counter() - began
+        self._phase_seconds[name] = round(output.wall_seconds, 2)
+        return output
+
+    async def _single(
+        self,
+        plan: DataPlan,
+        schema: CatalogSchema,
+        scored: Callable[[list[Prediction]], VariantScores],
+    ) -> ArmResult:
+        self.progress.phase("single")
+        spec = self.settings.generators[0]
+        began = time.perf_counter()
+        outputs = await run_single(
+            [r.product for r in plan.evaluation],
+            schema,
+            self.open_model(spec.model),
+            style=spec.style,
+            concurrency=self.settings.concurrency,
+            done=self._advance,
+        )
+        wall = time.perf_counter() - began
+        self._phase_seconds["single"] = round(wall, 2)
+        predictions = [o.values for o in outputs]
+        self._write_predictions("single", plan, predictions)
+        return ArmResult(
+            arm="single",
+            description="one generator (generator-a), no knowledge base, no supervisor",
+            scores=scored(predictions),
+            stats=self._arm_stats(plan, outputs, wall),
+        )
+
+    async def _supervisor_only(
+        self,
+        plan: DataPlan,
+        schema: CatalogSchema,
+        scored: Callable[[list[Prediction]], VariantScores],
+    ) -> ArmResult:
+        self.progress.phase("supervisor-only")
+        began = time.perf_counter()
+        outputs = await run_supervisor_only(
+            [r.product for r in plan.evaluation],
+            schema,
+            self.open_model(self.settings.supervisor),
+            VerifiedCatalog.load(self.verified_path),
+            concurrency=self.settings.concurrency,
+            done=self._advance,
+        )
+        wall = time.perf_counter() - began
+        self._phase_seconds["supervisor-only"] = round(wall, 2)
+        predictions = [o.values for o in outputs]
+        self._write_predictions("supervisor-only", plan, predictions)
+        return ArmResult(
+            arm="supervisor-only",
+            description="the supervisor model on every attribute of every product "
+            "(verified-catalog evidence, no workers, no knowledge base)",
+            scores=scored(predictions),
+            stats=self._arm_stats(plan, outputs, wall),
+        )
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _advance(self, _text: ProductText, _output: ArmOutput) -> None:
+        self.progress.advance()
+
+    def _arm_stats(self, plan: DataPlan, outputs: list[ArmOutput], wall: float) -> PassStats:
+        observations = [
+            observe(r.product.category, o.outcome, self._profile)
+            for r, o in zip(plan.evaluation, outputs, strict=True)
+        ]
+        return pass_stats(observations, wall_seconds=wall)
+
+    def _profile(self, model: str) -> ModelProfile:
+        return self.open_model(model).profile
+
+    def _request(self, input_path: Path, run_id: str) -> RunRequest:
+        return RunRequest(
+            input_path=input_path,
+            schema_path=self.schema_path,
+            out_path=self.work / "outputs" / f"{run_id}.jsonl",
+            run_id=run_id,
+            verified_path=self.verified_path,
+        )
+
+    def _prepare_workspace(self, plan: DataPlan) -> None:
+        """A fresh ``work/`` directory with the run inputs (no gold labels in any of them)."""
+        if self.work.exists():
+            if not (self.work / _MARKER).exists():
+                raise InputError(
+                    f"{self.work} exists and is not a benchmark workspace; choose another --out"
+                )
+            shutil.rmtree(self.work)
+        (self.work / "outputs").mkdir(parents=True)
+        (self.out / "predictions").mkdir(parents=True, exist_ok=True)
+        (self.work / _MARKER).write_text("created by dissensus bench extraction\n", "utf-8")
+        self.schema_path = plan.write_schema(self.work / "schema.yaml")
+        self.verified_path = plan.write_verified(self.work / "verified.jsonl")
+        self.eval_path = write_inputs(plan.evaluation, self.work / "eval.jsonl")
+        self._eval_ids = [r.product.id for r in plan.evaluation]
+
+    def _write_predictions(self, name: str, plan: DataPlan, predictions: list[Prediction]) -> None:
+        path = self.out / "predictions" / f"{name}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for record, values in zip(plan.evaluation, predictions, strict=True):
+                line = {"id": record.product.id, "values": dict(values)}
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def _export_knowledge(self, db: Database) -> str:
+        """The knowledge base at the end of the stream, as JSON next to the results."""
+        kb = KnowledgeBase(db)
+        data = {
+            "kb_version": kb.version(),
+            "nodes": [n.model_dump(mode="json") for n in kb.tree()],
+            "learnings": [item.model_dump(mode="json") for item in kb.list()],
+            "history": [e.model_dump(mode="json") for e in kb.history()],
+        }
+        path = self.out / "knowledge.json"
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        return path.name
+
+    def _models(self, arms: set[str]) -> list[ModelVersion]:
+        s = self.settings
+        roles: dict[str, list[str]] = {}
+        if arms & {"learning", "no-learning"}:
+            for i, g in enumerate(s.generators):
+                roles.setdefault(g.model, []).append(f"generator-{chr(97 + i)} ({g.style})")
+            if s.evaluator:
+                roles.setdefault(s.evaluator, []).append("evaluator")
+            roles.setdefault(s.supervisor, []).append("supervisor")
+            roles.setdefault(s.memory_manager_model(), []).append("memory-manager")
+        elif "single" in arms:
+            roles.setdefault(s.generators[0].model, []).append("generator-a")
+        if "supervisor-only" in arms and "supervisor" not in roles.get(s.supervisor, []):
+            roles.setdefault(s.supervisor, []).append("supervisor")
+        models = []
+        for name, model_roles in roles.items():
+            profile = self._profile(name)
+            models.append(
+                ModelVersion(
+                    name=name,
+                    roles=model_roles,
+                    version=_model_version(name),
+                    input_price_per_mtok=profile.input_price_per_mtok,
+                    output_price_per_mtok=profile.output_price_per_mtok,
+                )
+            )
+        return models
+
+
+async def run_extraction(
+    config: BenchConfig,
+    settings: Settings,
+    *,
+    open_model: ModelOpener,
+    progress: BenchProgress | None = None,
+) -> BenchResults:
+    """Run the benchmark and write everything: results, predictions, knowledge, report, plots."""
+    results = await ExtractionBenchmark(
+        config, settings, open_model=open_model, progress=progress
+    ).run()
+    out = Path(config.out_dir)
+    write_report(results, out)
+    write_plots(results, out)
+    return results
+
+
+def _category(record: InputRecord, outcome: ProductOutcome) -> str:
+    if record.product is not None:
+        return record.product.category
+    return outcome.record.category or "?"
+
+
+def _generator_observation(
+    category: str, model: str, usage: Usage, profile: Callable[[str], ModelProfile]
+) -> Observation:
+    """Generator-a's own share of a product (the ``single`` arm's cost when it is reused)."""
+    return Observation(
+        category=category,
+        error=False,
+        disputed=False,
+        supervisor_called=False,
+        learnings_added=0,
+        requests=usage.requests,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=profile(model).cost(usage),
+        finished=time.perf_counter(),
+    )
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database (WAL included) through the backup API."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _model_version(name: str) -> str | None:
+    """The weights package and engine versions of a local model; None for other providers."""
+    provider, _, local = name.partition(":")
+    if provider != "local":
+        return None
+    model = LOCAL_MODELS.get(local)
+    parts = []
+    if model is not None:
+        dists = importlib.metadata.packages_distributions().get(model.module, [])
+        for dist in dists:
+            parts.append(f"{dist} {importlib.metadata.version(dist)}")
+    try:
+        parts.append(f"xllamacpp {importlib.metadata.version('xllamacpp')}")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return ", ".join(parts) or None

@@ -1,0 +1,215 @@
+"""``dissensus bench extraction``: learning curves on labelled data against baselines."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from dissensus.bench import ARMS, BenchConfig, BenchResults, default_data_dir, run_extraction
+from dissensus.bench.loader import DATA_ENV
+from dissensus.bench.results import Arm
+from dissensus.cli._common import console, err_console, friendly_errors
+from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
+from dissensus.errors import ConfigError
+from dissensus.llm import ModelPool
+
+__all__ = ["extraction"]
+
+
+class _RichProgress:
+    """One bar over every product pass of the benchmark, labelled with the current phase."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("preparing", total=None)
+
+    def start(self, total: int) -> None:
+        self.progress.update(self.task, total=total, completed=0)
+
+    def phase(self, name: str) -> None:
+        self.progress.update(self.task, description=name)
+
+    def advance(self, n: int = 1) -> None:
+        self.progress.advance(self.task, n)
+
+
+def _arms(raw: str) -> list[Arm]:
+    chosen: list[Arm] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        match = next((a for a in ARMS if a == part), None)
+        if match is None:
+            raise ConfigError(f"unknown arm {part!r}; choose from {', '.join(ARMS)}")
+        chosen.append(match)
+    if not chosen:
+        raise ConfigError(f"--arms needs at least one of {', '.join(ARMS)}")
+    return [a for a in ARMS if a in chosen]
+
+
+def _settings(
+    config: Path | None,
+    generators: list[str] | None,
+    evaluator: str,
+    supervisor: str | None,
+    batch_size: int | None,
+    concurrency: int | None,
+) -> Settings:
+    overrides: dict[str, object] = {
+        "batch_size": batch_size,
+        "concurrency": concurrency,
+        "supervisor": supervisor,
+    }
+    if generators:
+        styles: tuple[GeneratorStyle, GeneratorStyle] = ("direct", "evidence")
+        overrides["generators"] = [
+            GeneratorConfig(model=m, style=styles[i % 2]) for i, m in enumerate(generators)
+        ]
+    if evaluator not in ("none", "config"):
+        overrides["evaluator"] = evaluator
+    settings = Settings.load(config, **overrides)
+    if evaluator == "none":
+        settings = settings.model_copy(update={"evaluator": None})
+    return settings
+
+
+def _limit(value: int) -> int | None:
+    return None if value <= 0 else value
+
+
+def print_results(results: BenchResults) -> None:
+    """The arms side by side, and the learning curve, as tables."""
+    table = Table(title="Arms on the evaluation set (micro-F1, %)")
+    for column in ("arm", "published F1", "strict F1", "macro F1", "disagreement", "tok/product"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for name, arm in results.arms.items():
+        system = name in ("no-learning", "learning")
+        table.add_row(
+            name,
+            f"{arm.scores.published.micro.f1:.2f}",
+            f"{arm.scores.strict.micro.f1:.2f}",
+            f"{arm.scores.published.macro.f1:.2f}",
+            f"{arm.stats.disagreement_rate:.0%}" if system else "–",
+            f"{arm.stats.tokens_per_product:.0f}",
+        )
+    for ref in results.references:
+        table.add_row(f"{ref.name} (published)", f"{ref.micro_f1:.1f}", "", "", "", "")
+    console.print(table)
+    if results.checkpoints:
+        curve = Table(title="Learning curve")
+        for column in ("after", "learnings", "system F1", "generator-a F1", "disagreement"):
+            curve.add_column(column, justify="right")
+        for c in results.checkpoints:
+            curve.add_row(
+                str(c.after),
+                str(c.learnings),
+                f"{c.system.published.micro.f1:.2f}",
+                f"{c.generator.published.micro.f1:.2f}",
+                f"{c.stats.disagreement_rate:.0%}",
+            )
+        console.print(curve)
+    console.print(f"wall time {results.wall_seconds:.0f} s", highlight=False)
+
+
+@friendly_errors
+def extraction(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help=f"Directory with train.jsonl, train_0.2.jsonl, test.jsonl (default: ${DATA_ENV} "
+            "or ../shared/datasets/oa-mine next to the repository).",
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path(
+        "out/bench-extraction"
+    ),
+    stream_limit: Annotated[
+        int, typer.Option("--stream-limit", help="Stream products (0: the whole stream).")
+    ] = 150,
+    eval_limit: Annotated[
+        int, typer.Option("--eval-limit", help="Test records per evaluation (0: all 491).")
+    ] = 60,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", help="Stream products between checkpoints.")
+    ] = 75,
+    window: Annotated[int, typer.Option("--window", help="Stream products per window.")] = 25,
+    seed: Annotated[int, typer.Option("--seed", help="Stream order and eval subset.")] = 13,
+    arms: Annotated[
+        str, typer.Option("--arms", help=f"Comma-separated subset of: {', '.join(ARMS)}.")
+    ] = ",".join(ARMS),
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="YAML settings file.", exists=True)
+    ] = None,
+    generator: Annotated[
+        list[str] | None,
+        typer.Option("--generator", "-g", help="Generator model; repeat for several."),
+    ] = None,
+    evaluator: Annotated[
+        str,
+        typer.Option(
+            "--evaluator",
+            help="Evaluator model, 'none' (default: it fits the 30-minute budget), or 'config' "
+            "to keep the settings' evaluator.",
+        ),
+    ] = "none",
+    supervisor: Annotated[
+        str | None, typer.Option("--supervisor", help="Supervisor model.")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Products per category batch.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Products in flight per batch.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Score the arms (single, no-learning, learning, supervisor-only) on OA-Mine, side by side."""
+    settings = _settings(config, generator, evaluator, supervisor, batch_size, concurrency)
+    bench = BenchConfig(
+        data_dir=str((data or default_data_dir()).resolve()),
+        out_dir=str(out.resolve()),
+        arms=_arms(arms),
+        seed=seed,
+        stream_limit=_limit(stream_limit),
+        eval_limit=_limit(eval_limit),
+        checkpoint_every=checkpoint_every,
+        window=max(1, window),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+    )
+
+    async def go() -> BenchResults:
+        async with ModelPool(base_url=settings.openai_base_url) as pool:
+            return await run_extraction(
+                bench, settings, open_model=pool.get, progress=_RichProgress(progress)
+            )
+
+    with progress:
+        results = asyncio.run(go())
+    print_results(results)
+    console.print(
+        f"results: {escape(str(out / 'results.json'))}\nreport:  {escape(str(out / 'report.md'))}",
+        highlight=False,
+    )

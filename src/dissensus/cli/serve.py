@@ -1,0 +1,148 @@
+"""``dissensus serve`` and ``dissensus users``: run the web app and manage who may log in."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+from rich.markup import escape
+
+from dissensus.cli._common import console, err_console, friendly_errors, open_database
+from dissensus.config import Settings
+from dissensus.errors import ConfigError, MissingExtraError
+from dissensus.storage import resolve_home
+
+if TYPE_CHECKING:
+    from dissensus.web import Role
+
+__all__ = ["SECRET_ENV", "SECRET_FILE", "serve", "users_app"]
+
+SECRET_ENV = "DISSENSUS_SECRET_KEY"
+SECRET_FILE = "web-secret"
+"""Kept in ``$DISSENSUS_HOME`` when ``DISSENSUS_SECRET_KEY`` is not set, so logins survive a
+restart."""
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Database URL (default: SQLite in $DISSENSUS_HOME).")
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="YAML settings file (deployment mode, memory-manager model)."
+    ),
+]
+
+users_app = typer.Typer(help="Manage who may log in to the web app.", no_args_is_help=True)
+
+
+def _web() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+
+        import dissensus.web.users  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError("web", "the web app (dissensus serve, dissensus users)") from exc
+
+
+def _secret(home: Path) -> str:
+    """The session signing key: ``$DISSENSUS_SECRET_KEY``, else one kept in the home."""
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env:
+        return from_env
+    path = home / SECRET_FILE
+    if not path.exists():
+        # Created private: anyone who reads it can forge a login.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
+
+
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on.")] = 8000,
+    https_only: Annotated[
+        bool,
+        typer.Option("--https-only", help="Send the session cookie over HTTPS only (behind TLS)."),
+    ] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Run the web app: dashboard, knowledge base, history and diff, review queue."""
+    _web()
+    import uvicorn
+
+    from dissensus.web import UserStore, create_app
+
+    settings = Settings.load(config, database_url=db)
+    database = open_database(settings)
+    if not UserStore(database).list():
+        err_console.print(
+            "No users yet: nobody can log in. Add one with "
+            "`dissensus users add NAME --role admin`.",
+            highlight=False,
+        )
+    app = create_app(
+        settings,
+        secret_key=_secret(resolve_home(settings.home)),
+        db=database,
+        https_only=https_only,
+    )
+    console.print(
+        f"dissensus web app on http://{escape(host)}:{port} (database {escape(database.safe_url)})",
+        highlight=False,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@users_app.command("add")
+@friendly_errors
+def add(
+    name: Annotated[str, typer.Argument(help="Login name (no spaces).")],
+    role: Annotated[
+        str, typer.Option("--role", "-r", help="viewer (reads), reviewer (reviews), or admin.")
+    ] = "viewer",
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input."),
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Set a new password and role for an existing user.")
+    ] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a web user (the password is asked for, or read with --password-stdin)."""
+    _web()
+    from dissensus.web import ROLES, UserStore
+
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = UserStore(open_database(Settings.load(config, database_url=db)))
+    user = store.add(name, password, cast("Role", role), replace=replace)
+    verb = "Updated" if replace else "Added"
+    console.print(f"{verb} user {escape(user.name)} ({user.role}).", highlight=False)
+
+
+@users_app.command("list")
+@friendly_errors
+def list_users(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Every web user and their role."""
+    _web()
+    from dissensus.web import UserStore
+
+    users = UserStore(open_database(Settings.load(config, database_url=db))).list()
+    if not users:
+        console.print("No users. Add one with `dissensus users add NAME --role admin`.")
+    for user in users:
+        console.print(f"{escape(user.name)}\t{user.role}", highlight=False)

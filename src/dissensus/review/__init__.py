@@ -1,0 +1,46 @@
+"""Review: the human review queue and the policies that fill it.
+
+Owns which output records go to a person (:class:`ReviewPolicy`: supervisor "needs a human",
+resolutions below the confidence threshold, and an audit sample of consensus results that decays
+as a category matures), the queue itself (:class:`ReviewQueue`: enqueue, list, atomic claims
+with a visibility timeout, submit — which rewrites the stored output record and places an
+optional learning as ``proposed`` through the memory manager) and rewriting a run's output file
+from the stored records. Uses ``domain``, ``knowledge``, ``llm`` (the ``LLM`` contract only),
+``storage``, ``config`` and ``errors``; must not import ``pipeline``, ``supervisor``,
+``workers``, ``cli`` or ``web`` — the pipeline calls it, and the fronts call it.
+"""
+
+from dissensus.review.export import output_path_of, run_is_active, write_run_output
+from dissensus.review.item import (
+    QueueStats,
+    ReviewContext,
+    ReviewDetail,
+    ReviewItem,
+    ReviewReason,
+    ReviewState,
+    ReviewTicket,
+    Submission,
+    SubmitResult,
+    SupervisorView,
+)
+from dissensus.review.policy import ReviewPolicy, sample_point
+from dissensus.review.queue import ReviewQueue
+
+__all__ = [
+    "QueueStats",
+    "ReviewContext",
+    "ReviewDetail",
+    "ReviewItem",
+    "ReviewPolicy",
+    "ReviewQueue",
+    "ReviewReason",
+    "ReviewState",
+    "ReviewTicket",
+    "Submission",
+    "SubmitResult",
+    "SupervisorView",
+    "output_path_of",
+    "run_is_active",
+    "sample_point",
+    "write_run_output",
+]

@@ -1,0 +1,73 @@
+"""Rewrite a run's output file from its stored records, so reviewed values reach the file.
+
+The stored records (``run_products.output``) are the source of truth: a submitted review updates
+them, and this writes them out again the way the runner does — one line per record in input
+order, only the contiguous prefix of finished records, replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from dissensus.errors import ReviewError
+from dissensus.storage import Database
+from dissensus.storage.tables import Run, RunProduct
+
+__all__ = ["output_path_of", "run_is_active", "write_run_output"]
+
+
+def output_path_of(db: Database, run_id: str) -> Path | None:
+    """Where the run wrote its output file (``None`` for runs from before it was recorded).
+
+    Raises:
+        ReviewError: There is no such run.
+    """
+    with db.read() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise ReviewError(f"there is no run {run_id!r}; see `dissensus review list`")
+        return Path(run.output_path) if run.output_path else None
+
+
+def run_is_active(db: Database, run_id: str) -> bool:
+    """Whether the run is still ``running`` (its runner appends to the output file)."""
+    with db.read() as session:
+        run = session.get(Run, run_id)
+        return run is not None and run.status == "running"
+
+
+def write_run_output(db: Database, run_id: str, path: Path | None = None) -> tuple[Path, int]:
+    """Write the run's stored records to ``path`` (default: the run's own output file).
+
+    Returns:
+        The file written and how many lines it holds.
+
+    Raises:
+        ReviewError: The run is unknown, or no path is given and none is recorded.
+    """
+    target = path or output_path_of(db, run_id)
+    if target is None:
+        raise ReviewError(
+            f"run {run_id!r} has no recorded output file; pass --out FILE to write one"
+        )
+    if path is not None:
+        output_path_of(db, run_id)  # the run must exist
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    lines = 0
+    with db.read() as session, tmp.open("w", encoding="utf-8") as fh:
+        rows = session.execute(
+            select(RunProduct.seq, RunProduct.output)
+            .where(RunProduct.run_id == run_id)
+            .order_by(RunProduct.seq)
+        )
+        for seq, output in rows:
+            if seq != lines:
+                break  # a gap: later records are not in the file yet either
+            fh.write(json.dumps(output, ensure_ascii=False) + "\n")
+            lines += 1
+    tmp.replace(target)
+    return target, lines

@@ -1,0 +1,154 @@
+"""What the review queue holds and hands out: items, their context, submissions, statistics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from dissensus.domain import (
+    AttributeDispute,
+    AttributeSpec,
+    EnrichedRecord,
+    Evaluation,
+    Extraction,
+    Learning,
+    Product,
+    Resolution,
+)
+from dissensus.knowledge import Placement
+
+__all__ = [
+    "REASON_PRIORITY",
+    "QueueStats",
+    "ReviewContext",
+    "ReviewDetail",
+    "ReviewItem",
+    "ReviewReason",
+    "ReviewState",
+    "ReviewTicket",
+    "Submission",
+    "SubmitResult",
+    "SupervisorView",
+]
+
+ReviewReason = Literal["needs_human", "low_confidence", "audit"]
+"""Why a record is in the queue: the supervisor handed it over (or could not answer), its
+resolution was below the confidence threshold, or it was sampled to audit a consensus result."""
+
+ReviewState = Literal["open", "claimed", "done"]
+"""``open`` items can be claimed (a claim past its timeout counts as open again)."""
+
+REASON_PRIORITY: dict[ReviewReason, int] = {"needs_human": 0, "low_confidence": 1, "audit": 2}
+"""Claim order: records without a usable value first, audits last."""
+
+
+class SupervisorView(BaseModel):
+    """What the supervisor said about the product, when it was called."""
+
+    model: str
+    resolution: Resolution | None = None
+    """Its values, confidence, why the workers failed and the learnings it drafted; ``None``
+    when it abstained."""
+    error: str | None = None
+    """Why it abstained, when it did."""
+
+
+class ReviewContext(BaseModel):
+    """Everything a reviewer needs to judge one record, captured when it was enqueued."""
+
+    product: Product
+    attributes: list[AttributeSpec]
+    """The schema's attributes for the product's category (closed sets included)."""
+    disputes: list[AttributeDispute] = Field(default_factory=list)
+    """The attributes the workers did not settle, with their candidates and the verdicts."""
+    extractions: list[Extraction] = Field(default_factory=list)
+    """Every generator's answer."""
+    evaluation: Evaluation | None = None
+    """The evaluator's verdicts, when there is an evaluator."""
+    supervisor: SupervisorView | None = None
+    learnings: list[Learning] = Field(default_factory=list)
+    """The learnings that were in the workers' prompts, as they read then."""
+    record: EnrichedRecord
+    """The output record as the run produced it."""
+    audit_rate: float | None = None
+    """For audit items: the sampling rate of the category when it was sampled."""
+
+
+class ReviewTicket(BaseModel):
+    """A record the pipeline sends to review; the queue adds where it is stored (run, seq)."""
+
+    reason: ReviewReason
+    attributes: list[str]
+    """The attributes to review: those waiting for a person, or the audited consensus ones."""
+    context: ReviewContext
+
+
+class Submission(BaseModel):
+    """A reviewer's answer to an item."""
+
+    reviewer: str
+    at: datetime
+    values: dict[str, str | None]
+    """Final value of every reviewed attribute (``None``: absent from the product)."""
+    changed: list[str] = Field(default_factory=list)
+    """Attributes whose final value differs from what the run produced."""
+    learning: str | None = None
+    learning_id: str | None = None
+    """The learning the reviewer's text became (or was merged into), once placed."""
+
+
+class ReviewItem(BaseModel):
+    """One queue entry as listed: which output record, why, and who holds it."""
+
+    id: int
+    run_id: str
+    seq: int
+    """The record's position in the run's input and output (with ``run_id``: the record)."""
+    product_id: str
+    category: str | None
+    reason: ReviewReason
+    attributes: list[str]
+    state: ReviewState
+    """The effective state: a claim past its expiry reads as ``open``."""
+    claimed_by: str | None = None
+    """Who holds the claim (for an ``open`` item: who last held it, if anyone)."""
+    claimed_at: datetime | None = None
+    claim_expires_at: datetime | None = None
+    claims: int = 0
+    """How many times the item was handed out."""
+    created_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    submission: Submission | None = None
+
+
+class ReviewDetail(ReviewItem):
+    """An item with everything needed to review it and the output record as stored now."""
+
+    context: ReviewContext
+    current: EnrichedRecord
+    """The stored output record (differs from ``context.record`` once submitted)."""
+
+
+class SubmitResult(BaseModel):
+    """What a submission changed."""
+
+    item: ReviewItem
+    record: EnrichedRecord
+    """The output record as stored after the submission."""
+    placement: Placement | None = None
+    """Where the submitted learning went, when there was one."""
+
+
+class QueueStats(BaseModel):
+    """Queue depth for dashboards: items by effective state, and pending items by reason."""
+
+    open: int = 0
+    claimed: int = 0
+    done: int = 0
+    expired: int = 0
+    """Of ``open``: items whose claim timed out without a submission."""
+    pending_by_reason: dict[ReviewReason, int] = Field(default_factory=dict)
+    """Open and claimed items by reason."""

@@ -1,0 +1,531 @@
+"""The review queue: a table of items with atomic claims and a visibility timeout.
+
+A claim is one statement that picks the first claimable item and marks it claimed:
+``UPDATE review_items SET ... WHERE id = (SELECT id ... LIMIT 1 [FOR UPDATE SKIP LOCKED])
+RETURNING id``. On SQLite, write transactions are serialized (``BEGIN IMMEDIATE``), so two
+claimants can never pick the same row; on PostgreSQL, ``FOR UPDATE SKIP LOCKED`` makes a second
+claimant skip the row the first one is taking instead of waiting for it. A claimed item that is
+not submitted before ``claim_expires_at`` is claimable again: nothing has to sweep the table.
+
+Submitting rewrites the stored output record (the reviewed attributes become ``status: human``
+with confidence 1.0) and closes the item in one transaction; an optional learning is then placed
+in the knowledge base by the memory manager as ``proposed``, attributed to the reviewer.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from functools import cache
+
+from sqlalchemy import ColumnElement, Executable, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from dissensus.config import Settings
+from dissensus.domain import AttributeResult, AttributeSpec, EnrichedRecord, LearningDraft
+from dissensus.errors import ReviewError
+from dissensus.knowledge import KnowledgeBase, MemoryManager
+from dissensus.llm import LLM
+from dissensus.review.item import (
+    REASON_PRIORITY,
+    QueueStats,
+    ReviewContext,
+    ReviewDetail,
+    ReviewItem,
+    ReviewReason,
+    ReviewState,
+    ReviewTicket,
+    Submission,
+    SubmitResult,
+)
+from dissensus.storage import Database
+from dissensus.storage.tables import ReviewItemRow, Run, RunProduct, utcnow
+
+__all__ = ["DEFAULT_CLAIM_TIMEOUT", "ReviewQueue"]
+
+DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=30)
+
+Clock = Callable[[], datetime]
+
+
+class ReviewQueue:
+    """The human review queue in a dissensus database.
+
+    Args:
+        db: The database holding the runs whose records are reviewed.
+        claim_timeout: How long a claim lasts before the item returns to the queue.
+        clock: The current time (tests move it to expire claims).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
+        clock: Clock = utcnow,
+    ) -> None:
+        if claim_timeout <= timedelta(0):
+            raise ReviewError(f"claim timeout must be positive, not {claim_timeout}")
+        self.db = db
+        self.claim_timeout = claim_timeout
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> ReviewQueue:
+        """The queue with the claim timeout of ``settings.review``."""
+        return cls(db, claim_timeout=timedelta(minutes=settings.review.claim_minutes))
+
+    # --- filling the queue ----------------------------------------------------------------
+
+    def add(self, session: Session, ticket: ReviewTicket, *, run_id: str, seq: int) -> None:
+        """Enqueue inside the caller's transaction (the runner's: with the output record).
+
+        The output record ``(run_id, seq)`` must be in the same session or already stored.
+        """
+        session.flush()  # the output row first: the item's foreign key points at it
+        session.add(
+            ReviewItemRow(
+                run_id=run_id,
+                seq=seq,
+                product_id=ticket.context.record.id,
+                category=ticket.context.record.category,
+                reason=ticket.reason,
+                priority=REASON_PRIORITY[ticket.reason],
+                attributes=list(ticket.attributes),
+                context=ticket.context.model_dump(mode="json"),
+                state="open",
+                claims=0,
+            )
+        )
+
+    def enqueue(self, ticket: ReviewTicket, *, run_id: str, seq: int) -> int:
+        """Enqueue a stored output record in a transaction of its own; returns the item id.
+
+        Raises:
+            ReviewError: The record does not exist or already has a review item.
+        """
+        with self.db.write() as session:
+            if session.get(RunProduct, (run_id, seq)) is None:
+                raise ReviewError(f"run {run_id!r} has no output record #{seq} to review")
+            existing = session.scalar(
+                select(ReviewItemRow.id).where(
+                    ReviewItemRow.run_id == run_id, ReviewItemRow.seq == seq
+                )
+            )
+            if existing is not None:
+                raise ReviewError(f"output record {run_id}#{seq} is already review item {existing}")
+            self.add(session, ticket, run_id=run_id, seq=seq)
+            session.flush()
+            return int(
+                session.scalar(
+                    select(ReviewItemRow.id).where(
+                        ReviewItemRow.run_id == run_id, ReviewItemRow.seq == seq
+                    )
+                )
+                or 0
+            )
+
+    def maturity_for(self, run_id: str) -> Callable[[str], int]:
+        """A cached lookup: category → its products in runs completed before ``run_id`` began.
+
+        Fixed for the run (later runs finishing do not count), so audit sampling is the same
+        however often the run is resumed.
+        """
+        with self.db.read() as session:
+            started = session.scalar(select(Run.created_at).where(Run.id == run_id))
+
+        @cache
+        def maturity(category: str) -> int:
+            if started is None:
+                return 0
+            with self.db.read() as session:
+                count = session.scalar(
+                    select(func.count())
+                    .select_from(RunProduct)
+                    .join(Run, Run.id == RunProduct.run_id)
+                    .where(
+                        RunProduct.category == category,
+                        Run.id != run_id,
+                        Run.status == "completed",
+                        Run.finished_at < started,
+                    )
+                )
+            return int(count or 0)
+
+        return maturity
+
+    # --- reading --------------------------------------------------------------------------
+
+    def list(
+        self,
+        *,
+        state: ReviewState | None = None,
+        run_id: str | None = None,
+        reason: ReviewReason | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[ReviewItem]:
+        """Items in claim order (priority, then oldest first), optionally filtered.
+
+        ``state`` is the effective state: ``open`` includes claims past their expiry.
+        """
+        now = self._clock()
+        query = select(ReviewItemRow)
+        if state is not None:
+            query = query.where(_in_state(state, now))
+        if run_id is not None:
+            query = query.where(ReviewItemRow.run_id == run_id)
+        if reason is not None:
+            query = query.where(ReviewItemRow.reason == reason)
+        query = query.order_by(ReviewItemRow.priority, ReviewItemRow.id)
+        with self.db.read() as session:
+            rows = session.scalars(query.limit(limit).offset(offset)).all()
+            return [_item(row, now) for row in rows]
+
+    def get(self, item_id: int) -> ReviewDetail:
+        """One item with its context and the output record as stored now."""
+        with self.db.read() as session:
+            row = _require(session, item_id)
+            return self._detail(session, row)
+
+    def stats(self) -> QueueStats:
+        """How many items are open, claimed, done (and expired), and pending per reason."""
+        now = self._clock()
+        stats = QueueStats()
+        with self.db.read() as session:
+            for state in ("open", "claimed", "done"):
+                n = session.scalar(
+                    select(func.count()).select_from(ReviewItemRow).where(_in_state(state, now))
+                )
+                setattr(stats, state, int(n or 0))
+            stats.expired = int(
+                session.scalar(select(func.count()).select_from(ReviewItemRow).where(_expired(now)))
+                or 0
+            )
+            pending = session.execute(
+                select(ReviewItemRow.reason, func.count())
+                .where(ReviewItemRow.state != "done")
+                .group_by(ReviewItemRow.reason)
+            )
+            for reason, n in pending:
+                stats.pending_by_reason[_reason(reason)] = int(n)
+        return stats
+
+    # --- claiming -------------------------------------------------------------------------
+
+    def claim_next(
+        self,
+        *,
+        reviewer: str,
+        run_id: str | None = None,
+        reason: ReviewReason | None = None,
+    ) -> ReviewDetail | None:
+        """Claim the first claimable item for ``reviewer``; ``None`` when the queue is empty.
+
+        No two reviewers ever get the same item while a claim lasts (see the module docstring).
+        """
+        reviewer = _reviewer(reviewer)
+        now = self._clock()
+        pick = select(ReviewItemRow.id).where(_claimable(now))
+        if run_id is not None:
+            pick = pick.where(ReviewItemRow.run_id == run_id)
+        if reason is not None:
+            pick = pick.where(ReviewItemRow.reason == reason)
+        pick = (
+            pick.order_by(ReviewItemRow.priority, ReviewItemRow.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        with self.db.write() as session:
+            item_id = session.execute(
+                self._claim_statement(ReviewItemRow.id == pick.scalar_subquery(), reviewer, now)
+            ).scalar_one_or_none()
+            if item_id is None:
+                return None
+            return self._detail(session, _require(session, item_id))
+
+    def claim(self, item_id: int, *, reviewer: str) -> ReviewDetail:
+        """Claim one item by id (or extend the reviewer's own claim).
+
+        Raises:
+            ReviewError: It does not exist, is done, or someone else holds a live claim.
+        """
+        reviewer = _reviewer(reviewer)
+        now = self._clock()
+        with self.db.write() as session:
+            where = and_(
+                ReviewItemRow.id == item_id,
+                or_(
+                    _claimable(now),
+                    and_(ReviewItemRow.state == "claimed", ReviewItemRow.claimed_by == reviewer),
+                ),
+            )
+            claimed = session.execute(
+                self._claim_statement(where, reviewer, now)
+            ).scalar_one_or_none()
+            row = _require(session, item_id)
+            if claimed is None:
+                _refuse(row, reviewer, now, "claim")
+            return self._detail(session, row)
+
+    def release(self, item_id: int, *, reviewer: str) -> ReviewItem:
+        """Give a claimed item back to the queue before its claim expires.
+
+        Raises:
+            ReviewError: The item does not exist or ``reviewer`` does not hold it.
+        """
+        reviewer = _reviewer(reviewer)
+        now = self._clock()
+        with self.db.write() as session:
+            row = _require(session, item_id, lock=True)
+            if row.state != "claimed" or row.claimed_by != reviewer:
+                raise ReviewError(f"review item {item_id} is not claimed by {reviewer!r}")
+            row.state = "open"
+            row.claim_expires_at = None
+            return _item(row, now)
+
+    def _claim_statement(
+        self, where: ColumnElement[bool], reviewer: str, now: datetime
+    ) -> Executable:
+        return (
+            update(ReviewItemRow)
+            .where(where)
+            .values(
+                state="claimed",
+                claimed_by=reviewer,
+                claimed_at=now,
+                claim_expires_at=now + self.claim_timeout,
+                claims=ReviewItemRow.claims + 1,
+            )
+            .returning(ReviewItemRow.id)
+            .execution_options(synchronize_session=False)
+        )
+
+    # --- submitting -----------------------------------------------------------------------
+
+    async def submit(
+        self,
+        item_id: int,
+        *,
+        reviewer: str,
+        values: Mapping[str, str | None],
+        learning: str | LearningDraft | None = None,
+        llm: LLM | None = None,
+    ) -> SubmitResult:
+        """Record a reviewer's final values, close the item, and place an optional learning.
+
+        Reviewed attributes not in ``values`` are confirmed with their current value; every
+        attribute still waiting for a value (``needs_review``) must be given one. The item may
+        be submitted while open, or while claimed by ``reviewer`` (also after the claim
+        expired, as long as nobody else claimed it since).
+
+        Args:
+            item_id: The review item.
+            reviewer: Who answers; the output record and the learning are attributed to them.
+            values: Attribute name to final value (``None``: absent from the product). Any
+                attribute of the category's schema may be set, not only the reviewed ones.
+            learning: A lesson for later products: text (scoped to the item's category and the
+                attributes set) or a full draft. Placed as ``proposed``.
+            llm: The model the memory manager asks where the placement is a real choice;
+                required when ``learning`` is given.
+
+        Raises:
+            ReviewError: The item is unknown, done, claimed by someone else, or a value is
+                not allowed (unknown attribute, outside a closed set, a waiting one missing).
+        """
+        reviewer = _reviewer(reviewer)
+        if learning is not None and llm is None:
+            raise ReviewError("a submitted learning needs a model for the memory manager")
+        now = self._clock()
+        with self.db.write() as session:
+            row = _require(session, item_id, lock=True)
+            if row.state == "done" or (
+                row.state == "claimed" and row.claimed_by != reviewer and not _is_expired(row, now)
+            ):
+                _refuse(row, reviewer, now, "submit")
+            context = ReviewContext.model_validate(row.context)
+            stored = session.get(RunProduct, (row.run_id, row.seq), with_for_update=True)
+            if stored is None:  # pragma: no cover - the foreign key keeps it
+                raise ReviewError(f"output record {row.run_id}#{row.seq} is gone")
+            record = EnrichedRecord.model_validate(stored.output)
+            final = _final_values(item_id, context.attributes, row.attributes, record, values)
+            changed = [
+                name
+                for name, value in final.items()
+                if name not in context.record.attributes
+                or context.record.attributes[name].value != value
+            ]
+            record = _with_human_values(record, context.attributes, final)
+            stored.output = record.model_dump(mode="json")
+            text = learning.text if isinstance(learning, LearningDraft) else learning
+            submission = Submission(
+                reviewer=reviewer, at=now, values=final, changed=changed, learning=text
+            )
+            row.state = "done"
+            row.claimed_by = reviewer
+            row.claim_expires_at = None
+            row.closed_at = now
+            row.closed_by = reviewer
+            row.submission = submission.model_dump(mode="json")
+            item = _item(row, now)
+        placement = None
+        if learning is not None:
+            assert llm is not None
+            draft = (
+                learning
+                if isinstance(learning, LearningDraft)
+                else LearningDraft(
+                    category=context.product.category,
+                    attributes=list(values) or list(row.attributes),
+                    text=learning,
+                )
+            )
+            manager = MemoryManager(KnowledgeBase(self.db), llm, actor=reviewer, status="proposed")
+            placement = await manager.place(draft, source=f"{row.run_id}:{row.product_id}")
+            submission.learning_id = placement.learning_id or placement.duplicate_of
+            with self.db.write() as session:
+                done = _require(session, item_id, lock=True)
+                done.submission = submission.model_dump(mode="json")
+                item = _item(done, now)
+        return SubmitResult(item=item, record=record, placement=placement)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _detail(self, session: Session, row: ReviewItemRow) -> ReviewDetail:
+        stored = session.get(RunProduct, (row.run_id, row.seq))
+        context = ReviewContext.model_validate(row.context)
+        current = EnrichedRecord.model_validate(stored.output) if stored else context.record
+        item = _item(row, self._clock())
+        return ReviewDetail(**item.model_dump(), context=context, current=current)
+
+
+def _reviewer(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ReviewError("a reviewer name is needed (--reviewer NAME, or set $USER)")
+    if len(name) > 100:
+        raise ReviewError(f"reviewer name {name[:20]!r}... is longer than 100 characters")
+    return name
+
+
+def _expired(now: datetime) -> ColumnElement[bool]:
+    return and_(ReviewItemRow.state == "claimed", ReviewItemRow.claim_expires_at < now)
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(ReviewItemRow.state == "open", _expired(now))
+
+
+def _in_state(state: ReviewState, now: datetime) -> ColumnElement[bool]:
+    if state == "open":
+        return _claimable(now)
+    if state == "claimed":
+        return and_(ReviewItemRow.state == "claimed", ReviewItemRow.claim_expires_at >= now)
+    return ReviewItemRow.state == "done"
+
+
+def _is_expired(row: ReviewItemRow, now: datetime) -> bool:
+    return row.claim_expires_at is not None and row.claim_expires_at < now
+
+
+def _require(session: Session, item_id: int, *, lock: bool = False) -> ReviewItemRow:
+    row = session.get(ReviewItemRow, item_id, with_for_update=lock, populate_existing=True)
+    if row is None:
+        raise ReviewError(f"review item {item_id} does not exist; see `dissensus review list`")
+    return row
+
+
+def _refuse(row: ReviewItemRow, reviewer: str, now: datetime, action: str) -> None:
+    if row.state == "done":
+        raise ReviewError(
+            f"review item {row.id} was already submitted by {row.closed_by} "
+            f"at {row.closed_at:%Y-%m-%d %H:%M}"
+        )
+    raise ReviewError(
+        f"review item {row.id} is claimed by {row.claimed_by} until "
+        f"{row.claim_expires_at:%Y-%m-%d %H:%M} UTC; {reviewer!r} cannot {action} it — "
+        "take another with `dissensus review next`"
+    )
+
+
+def _reason(value: str) -> ReviewReason:
+    if value not in REASON_PRIORITY:  # pragma: no cover - written only from the Literal
+        raise ReviewError(f"unknown review reason {value!r} in the database")
+    return value
+
+
+def _item(row: ReviewItemRow, now: datetime) -> ReviewItem:
+    state: ReviewState = row.state  # type: ignore[assignment]
+    if state == "claimed" and _is_expired(row, now):
+        state = "open"
+    return ReviewItem(
+        id=row.id,
+        run_id=row.run_id,
+        seq=row.seq,
+        product_id=row.product_id,
+        category=row.category,
+        reason=_reason(row.reason),
+        attributes=list(row.attributes),
+        state=state,
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        claim_expires_at=row.claim_expires_at,
+        claims=row.claims,
+        created_at=row.created_at,
+        closed_at=row.closed_at,
+        closed_by=row.closed_by,
+        submission=Submission.model_validate(row.submission) if row.submission else None,
+    )
+
+
+def _final_values(
+    item_id: int,
+    specs: list[AttributeSpec],
+    reviewed: list[str],
+    record: EnrichedRecord,
+    values: Mapping[str, str | None],
+) -> dict[str, str | None]:
+    """Check the submitted values against the schema; add the confirmed reviewed ones."""
+    by_name = {s.name: s for s in specs}
+    final: dict[str, str | None] = {}
+    for name, raw in values.items():
+        spec = by_name.get(name)
+        if spec is None:
+            raise ReviewError(
+                f"review item {item_id} has no attribute {name!r}; "
+                f"its attributes are {', '.join(by_name) or '(none)'}"
+            )
+        value = raw.strip() if raw is not None else None
+        if value is not None and spec.values is not None:
+            canonical = {v.casefold(): v for v in spec.values}
+            if value.casefold() not in canonical:
+                raise ReviewError(
+                    f"{value!r} is not an allowed value of {name!r}; "
+                    f"choose one of {', '.join(spec.values)} (or empty for absent)"
+                )
+            value = canonical[value.casefold()]
+        final[name] = value or None
+    for name in reviewed:
+        if name in final:
+            continue
+        current = record.attributes.get(name)
+        if current is None or current.status == "needs_review":
+            raise ReviewError(
+                f"review item {item_id}: {name!r} waits for a value; "
+                f"pass --set '{name}=VALUE' (empty for absent)"
+            )
+        final[name] = current.value
+    return final
+
+
+def _with_human_values(
+    record: EnrichedRecord, specs: list[AttributeSpec], final: Mapping[str, str | None]
+) -> EnrichedRecord:
+    attributes = dict(record.attributes)
+    for name, value in final.items():
+        # A person's value comes from no prompt, so it cites no learnings.
+        attributes[name] = AttributeResult(value=value, status="human", confidence=1.0)
+    order = [s.name for s in specs if s.name in attributes]
+    order += [n for n in attributes if n not in order]
+    return record.model_copy(update={"attributes": {n: attributes[n] for n in order}})

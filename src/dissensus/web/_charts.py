@@ -1,0 +1,125 @@
+"""Dashboard charts drawn on the server: matplotlib figures rendered to SVG, no front-end code.
+
+Each function takes the series from :mod:`._reports` and returns SVG bytes. Figures are built
+with ``matplotlib.figure.Figure`` directly (no ``pyplot``), so there is no global state and
+requests may draw at once.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from dissensus.web._reports import KbSizePoint, RunPoint
+
+__all__ = ["disagreement_chart", "kb_size_chart", "queue_depth_chart", "supervisor_chart"]
+
+_SIZE = (7.0, 3.2)
+_STATUS_COLORS = {
+    "active": "#2f7d32",
+    "proposed": "#c77c02",
+    "deprecated": "#7a7a7a",
+    "rejected": "#b3261e",
+}
+
+
+def _figure(title: str) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", alpha=0.3)
+    return fig, ax
+
+
+def _svg(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    # No date in the metadata: the same data draws the same bytes.
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def _empty(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _run_labels(runs: list[RunPoint]) -> list[str]:
+    return [f"{r.started_at:%m-%d %H:%M}\n{r.run_id[-8:]}" for r in runs]
+
+
+def disagreement_chart(runs: list[RunPoint]) -> bytes:
+    """Disagreement rate per category, one line per category over runs in time order."""
+    fig, ax = _figure("Disagreement rate by category, per run")
+    if not runs:
+        _empty(ax, "no runs yet")
+        return _svg(fig)
+    categories = sorted({c for r in runs for c in r.disagreement})
+    xs = list(range(len(runs)))
+    for category in categories:
+        points = [
+            (x, r.disagreement[category])
+            for x, r in zip(xs, runs, strict=True)
+            if category in r.disagreement
+        ]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=category)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("disputed products / products")
+    ax.set_xticks(xs, _run_labels(runs), fontsize=7)
+    if categories:
+        ax.legend(fontsize=7, loc="upper right", frameon=False)
+    return _svg(fig)
+
+
+def supervisor_chart(runs: list[RunPoint]) -> bytes:
+    """Supervisor calls per run, with the run's product count for scale."""
+    fig, ax = _figure("Supervisor calls per run")
+    if not runs:
+        _empty(ax, "no runs yet")
+        return _svg(fig)
+    xs = list(range(len(runs)))
+    ax.bar(xs, [r.products for r in runs], color="#d9e2ec", label="products")
+    ax.bar(
+        xs, [r.supervisor_calls for r in runs], color="#3b6ea5", width=0.5, label="supervisor calls"
+    )
+    ax.set_xticks(xs, _run_labels(runs), fontsize=7)
+    ax.legend(fontsize=7, loc="upper right", frameon=False)
+    return _svg(fig)
+
+
+def queue_depth_chart(series: list[tuple[datetime, int]]) -> bytes:
+    """Review items waiting for a person over time."""
+    fig, ax = _figure("Review queue depth")
+    if not series:
+        _empty(ax, "the review queue has never held an item")
+        return _svg(fig)
+    ax.step([s[0] for s in series], [s[1] for s in series], where="post", color="#6b4fa3")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("open or claimed items")
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def kb_size_chart(series: list[KbSizePoint]) -> bytes:
+    """Learnings by status over knowledge-base versions, stacked."""
+    fig, ax = _figure("Knowledge base size")
+    if not series:
+        _empty(ax, "the knowledge base is empty")
+        return _svg(fig)
+    xs = [p.version for p in series]
+    statuses = [s for s in _STATUS_COLORS if any(s in p.counts for p in series)]
+    ax.stackplot(
+        xs,
+        [[p.counts.get(s, 0) for p in series] for s in statuses],
+        labels=statuses,
+        colors=[_STATUS_COLORS[s] for s in statuses],
+        alpha=0.85,
+    )
+    ax.set_xlabel(f"KB version (last: {series[-1].at:%Y-%m-%d %H:%M} UTC)")
+    ax.set_ylabel("learnings")
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    return _svg(fig)

@@ -1,0 +1,187 @@
+"""Review pages: the queue, one item with everything the reviewer needs, and its answer form.
+
+Claims, submissions and the learning a reviewer adds all go through
+:class:`~dissensus.review.ReviewQueue`, attributed to the logged-in user.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from dissensus.errors import DissensusError, ReviewError
+from dissensus.review import ReviewDetail, output_path_of, run_is_active, write_run_output
+from dissensus.web._auth import flash, require
+from dissensus.web._deps import WebDeps, deps, render
+from dissensus.web.users import User
+
+__all__ = ["VALUE_PREFIX", "router"]
+
+router = APIRouter(prefix="/review")
+
+App = Annotated[WebDeps, Depends(deps)]
+Reviewer = Annotated[User, Depends(require("review"))]
+StateChoice = Literal["open", "claimed", "done", "all"]
+
+VALUE_PREFIX = "value:"
+"""Form fields ``value:NAME`` carry the final value of attribute ``NAME`` (empty: absent)."""
+
+
+def _back(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+@router.get("")
+def queue_page(
+    request: Request,
+    user: Annotated[User, Depends(require("read"))],
+    app: App,
+    state: Annotated[StateChoice, Query()] = "open",
+) -> Response:
+    """The queue in claim order, with its depth."""
+    items = app.queue.list(state=None if state == "all" else state, limit=200)
+    return render(request, "review_queue.html", items=items, stats=app.queue.stats(), state=state)
+
+
+@router.post("/next")
+def claim_next(request: Request, user: Reviewer, app: App) -> Response:
+    """Claim the next item in the queue and open it."""
+    try:
+        detail = app.queue.claim_next(reviewer=user.name)
+    except DissensusError as exc:
+        flash(request, str(exc), "error")
+        return _back("/review")
+    if detail is None:
+        flash(request, "The review queue is empty.")
+        return _back("/review")
+    return _back(f"/review/{detail.id}")
+
+
+@router.get("/{item_id}")
+def item_page(
+    request: Request,
+    item_id: int,
+    user: Annotated[User, Depends(require("read"))],
+    app: App,
+) -> Response:
+    """One item: product, workers' answers, verdicts, supervisor, learnings, and the form."""
+    try:
+        detail = app.queue.get(item_id)
+    except ReviewError as exc:
+        return render(request, "error.html", status_code=404, message=str(exc))
+    return render(request, "review_item.html", item=detail, rows=_rows(detail))
+
+
+@router.post("/{item_id}/claim")
+def claim(request: Request, item_id: int, user: Reviewer, app: App) -> Response:
+    """Hold the item so no other reviewer is handed it until the claim times out."""
+    try:
+        detail = app.queue.claim(item_id, reviewer=user.name)
+        flash(request, f"Item {item_id} is yours until {detail.claim_expires_at:%H:%M} UTC.")
+    except DissensusError as exc:
+        flash(request, str(exc), "error")
+    return _back(f"/review/{item_id}")
+
+
+@router.post("/{item_id}/release")
+def release(request: Request, item_id: int, user: Reviewer, app: App) -> Response:
+    """Give the item back to the queue."""
+    try:
+        app.queue.release(item_id, reviewer=user.name)
+        flash(request, f"Item {item_id} is back in the queue.")
+    except DissensusError as exc:
+        flash(request, str(exc), "error")
+    return _back(f"/review/{item_id}")
+
+
+@router.post("/{item_id}/submit")
+async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Response:
+    """Record the final values (status ``human``) and an optional learning (``proposed``)."""
+    form = await request.form()
+    values: dict[str, str | None] = {}
+    for key, raw in form.multi_items():
+        if key.startswith(VALUE_PREFIX) and isinstance(raw, str):
+            values[key.removeprefix(VALUE_PREFIX)] = raw.strip() or None
+    learning_field = form.get("learning")
+    learning = learning_field.strip() if isinstance(learning_field, str) else ""
+    try:
+        detail = app.queue.get(item_id)
+        # Send what the reviewer decided: every reviewed attribute, and any other they changed.
+        decided = {
+            name: value
+            for name, value in values.items()
+            if name in detail.attributes or _current(detail, name) != value
+        }
+        if learning:
+            result = await app.queue.submit(
+                item_id,
+                reviewer=user.name,
+                values=decided,
+                learning=learning,
+                llm=app.memory_manager(),
+            )
+        else:
+            result = await app.queue.submit(item_id, reviewer=user.name, values=decided)
+    except DissensusError as exc:
+        flash(request, str(exc), "error")
+        return _back(f"/review/{item_id}")
+    submission = result.item.submission
+    changed = ", ".join(submission.changed) if submission and submission.changed else "none"
+    flash(request, f"Item {item_id} submitted; changed: {changed}.")
+    if result.placement is not None:
+        where = result.placement.learning_id or result.placement.duplicate_of
+        flash(request, f"Learning {result.placement.op} as {where} (proposed).")
+    flash(request, _rewrite_output(app, result.item.run_id))
+    return _back(f"/review/{item_id}")
+
+
+def _current(detail: ReviewDetail, name: str) -> str | None:
+    found = detail.current.attributes.get(name)
+    return found.value if found is not None else None
+
+
+def _rewrite_output(app: WebDeps, run_id: str) -> str:
+    """Bring the run's output file up to date, as ``dissensus review submit`` does."""
+    try:
+        path = output_path_of(app.db, run_id)
+        if path is None:
+            return (
+                f"Run {run_id} has no recorded output file; `dissensus review export` writes one."
+            )
+        if run_is_active(app.db, run_id):
+            return f"Run {run_id} is still running; its output file is rewritten when it resumes."
+        written, lines = write_run_output(app.db, run_id)
+    except (DissensusError, OSError) as exc:
+        return f"The output file was not rewritten: {exc}"
+    return f"Rewrote {written} ({lines} records)."
+
+
+def _rows(detail: ReviewDetail) -> list[dict[str, object]]:
+    """One row per schema attribute: every answer side by side, for the template."""
+    ctx = detail.context
+    verdicts = ctx.evaluation.verdicts if ctx.evaluation else {}
+    resolution = ctx.supervisor.resolution if ctx.supervisor else None
+    rows: list[dict[str, object]] = []
+    for spec in ctx.attributes:
+        current = detail.current.attributes.get(spec.name)
+        rows.append(
+            {
+                "spec": spec,
+                "reviewed": spec.name in detail.attributes,
+                "answers": [
+                    None if e.abstained else e.values.get(spec.name) for e in ctx.extractions
+                ],
+                "verdict": verdicts.get(spec.name),
+                "supervisor": (
+                    resolution.values[spec.name]
+                    if resolution and spec.name in resolution.values
+                    else None
+                ),
+                "has_supervisor": bool(resolution and spec.name in resolution.values),
+                "current": current,
+                "field": VALUE_PREFIX + spec.name,
+            }
+        )
+    return rows

@@ -1,0 +1,123 @@
+"""Web users: accounts with a role and an argon2 password hash, stored in the ``users`` table."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Literal, get_args
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from dissensus.errors import ConfigError, MissingExtraError
+from dissensus.storage import Database
+from dissensus.storage.tables import UserRow, utcnow
+
+try:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+except ImportError as exc:  # pragma: no cover - the web extra brings it
+    raise MissingExtraError("web", "the web app (dissensus serve, dissensus users)") from exc
+
+__all__ = ["MIN_PASSWORD_LENGTH", "ROLES", "Role", "User", "UserStore"]
+
+Role = Literal["viewer", "reviewer", "admin"]
+"""What a user may do in the web app (see ``dissensus.web._auth.PERMISSIONS``)."""
+
+ROLES: tuple[Role, ...] = get_args(Role)
+
+MIN_PASSWORD_LENGTH = 8
+MAX_NAME_LENGTH = 100
+
+
+class User(BaseModel):
+    """A web user as the app sees it: never the password hash."""
+
+    name: str
+    role: Role
+    created_at: datetime | None = None
+
+
+class UserStore:
+    """Create users and check their passwords.
+
+    Args:
+        db: An open, migrated database.
+        hasher: The argon2 hasher (tests may pass cheaper parameters).
+    """
+
+    def __init__(self, db: Database, *, hasher: PasswordHasher | None = None) -> None:
+        self._db = db
+        self._hasher = hasher or PasswordHasher()
+        # Verifying against this when the name is unknown keeps login timing the same for
+        # unknown names and wrong passwords.
+        self._dummy_hash = self._hasher.hash("not a real password")
+
+    def add(self, name: str, password: str, role: Role, *, replace: bool = False) -> User:
+        """Create a user (or, with ``replace``, set an existing user's password and role).
+
+        Raises:
+            ConfigError: The name, role or password is not acceptable, or the user exists
+                and ``replace`` is false.
+        """
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_LENGTH or any(c.isspace() for c in name):
+            raise ConfigError(
+                f"user name {name[:30]!r} must be 1 to {MAX_NAME_LENGTH} characters without spaces"
+            )
+        if role not in ROLES:
+            raise ConfigError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ConfigError(
+                f"the password for {name!r} is too short; use at least "
+                f"{MIN_PASSWORD_LENGTH} characters"
+            )
+        password_hash = self._hasher.hash(password)
+        with self._db.write() as session:
+            row = session.get(UserRow, name)
+            if row is not None and not replace:
+                raise ConfigError(
+                    f"user {name!r} already exists; pass --replace to set a new password and role"
+                )
+            if row is None:
+                row = UserRow(
+                    name=name, password_hash=password_hash, role=role, created_at=utcnow()
+                )
+                session.add(row)
+            else:
+                row.password_hash, row.role = password_hash, role
+            session.flush()
+            return _user(row)
+
+    def get(self, name: str) -> User | None:
+        """The user called ``name``, or ``None``."""
+        with self._db.read() as session:
+            row = session.get(UserRow, name)
+            return _user(row) if row is not None else None
+
+    def list(self) -> builtins.list[User]:
+        """Every user, by name."""
+        with self._db.read() as session:
+            return [_user(r) for r in session.scalars(select(UserRow).order_by(UserRow.name))]
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user if ``password`` is theirs, else ``None`` (unknown name or wrong password)."""
+        with self._db.read() as session:
+            row = session.get(UserRow, name.strip())
+            stored = row.password_hash if row is not None else self._dummy_hash
+            user = _user(row) if row is not None else None
+        try:
+            self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if user is not None and self._hasher.check_needs_rehash(stored):
+            with self._db.write() as session:
+                fresh = session.get(UserRow, user.name)
+                if fresh is not None:
+                    fresh.password_hash = self._hasher.hash(password)
+        return user
+
+
+def _user(row: UserRow) -> User:
+    role: Role = row.role  # type: ignore[assignment]
+    return User(name=row.name, role=role, created_at=row.created_at)
