@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: install dev demo test test-fast lint format typecheck clean
+.PHONY: install dev demo test test-fast lint format typecheck bench browser clean
 
 install: $(STAMP)
 
@@ -22,13 +22,19 @@ $(STAMP): pyproject.toml
 dev: $(DEVSTAMP)
 
 $(DEVSTAMP): $(STAMP)
-	$(PIP) install -e ".[embedded,dev,anthropic,bedrock]"
+	$(PIP) install -e ".[embedded,dev,anthropic,bedrock,bench,web]"
 	touch $@
 
 demo: install
 	$(VENV)/bin/dissensus demo
 
-test: dev
+# The web app's end-to-end test drives Debian's Chromium through Playwright (never
+# `playwright install`: no browser downloads); it skips, saying why, where neither is possible.
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) \
+		|| echo "chromium could not be installed: the browser test will skip"
+
+test: dev browser
 	$(PY) -m pytest
 
 test-fast: dev
@@ -44,6 +50,12 @@ format: dev
 
 typecheck: dev
 	$(VENV)/bin/mypy src/dissensus
+
+# The small extraction benchmark on the embedded models (docs/benchmark.md): about 30 minutes
+# on 2 idle cores. Data: --data DIR or $DISSENSUS_BENCH_DATA (default ../shared/datasets/oa-mine).
+bench: dev
+	$(VENV)/bin/dissensus bench extraction --stream-limit 150 --eval-limit 60 \
+		--checkpoint-every 50 --window 25 --out out/bench-extraction
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

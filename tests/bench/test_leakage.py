@@ -31,16 +31,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class _Ids:
-    """Learning ids are random per run: name them by first appearance to compare two runs."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-
-    def __call__(self, text: str) -> str:
-        return _LEARNING_ID.sub(
-            lambda m: self.names.setdefault(m.group(0), f"L#{len(self.names)}"), text
-        )
+def _mask(text: str) -> str:
+    """Learning ids are random per run, and the memory manager lists a node's learnings with
+    ties broken by id: mask the ids and compare each text as a sorted list of its lines."""
+    return "\n".join(sorted(_LEARNING_ID.sub("L-??????", text).splitlines()))
 
 
 async def _run(tmp_path: Path, *, poison: bool) -> tuple[list[ScriptedLLM], Path, BenchResults]:
@@ -64,15 +58,15 @@ async def _run(tmp_path: Path, *, poison: bool) -> tuple[list[ScriptedLLM], Path
     return models, out, results
 
 
-def _prompts(models: list[ScriptedLLM], ids: _Ids) -> list[tuple[str, str, str, str]]:
+def _prompts(models: list[ScriptedLLM]) -> list[tuple[str, str, str, str]]:
     return [
-        (m.name, r.output_type.__name__, ids(r.system), ids(r.prompt))
+        (m.name, r.output_type.__name__, _mask(r.system), _mask(r.prompt))
         for m in models
         for r in m.requests
     ]
 
 
-def _outputs(out: Path, ids: _Ids) -> dict[str, Any]:
+def _outputs(out: Path) -> dict[str, Any]:
     predictions = {p.name: p.read_text() for p in sorted((out / "predictions").iterdir())}
     runs = {p.name: p.read_text() for p in sorted((out / "work" / "outputs").iterdir())}
     inputs = {p.name: p.read_text() for p in sorted((out / "work").glob("*.jsonl"))}
@@ -83,17 +77,17 @@ def _outputs(out: Path, ids: _Ids) -> dict[str, Any]:
     ]
     return {
         "predictions": predictions,
-        "runs": {k: ids(v) for k, v in runs.items()},
+        "runs": {k: _mask(v) for k, v in runs.items()},
         "inputs": inputs,
         "schema": (out / "work" / "schema.yaml").read_text(),
-        "learnings": json.loads(ids(json.dumps(learnings))),
+        "learnings": sorted(_mask(json.dumps(item, sort_keys=True)) for item in learnings),
     }
 
 
 def _pipeline_numbers(results: BenchResults) -> dict[str, Any]:
     """Everything in the results that the pipeline produced (not the scores)."""
     return {
-        "stream": results.stream,
+        "stream": results.stream.model_dump(exclude={"wall_seconds"}) if results.stream else None,
         "windows": [w.model_dump(exclude={"wall_seconds"}) for w in results.windows],
         "checkpoints": [
             (c.after, c.learnings, c.stats.model_dump(exclude={"wall_seconds"}))
@@ -107,20 +101,16 @@ async def test_poisoned_gold_labels_change_no_prompt_and_no_output(tmp_path: Pat
     clean_models, clean_out, clean = await _run(tmp_path, poison=False)
     poisoned_models, poisoned_out, poisoned = await _run(tmp_path, poison=True)
 
-    clean_prompts = _prompts(clean_models, _Ids())
-    poisoned_prompts = _prompts(poisoned_models, _Ids())
+    clean_prompts = _prompts(clean_models)
+    poisoned_prompts = _prompts(poisoned_models)
     assert len(clean_prompts) > 50
     assert poisoned_prompts == clean_prompts
     assert not any("POISON" in "".join(p) for p in poisoned_prompts)
 
-    assert _outputs(poisoned_out, _Ids()) == _outputs(clean_out, _Ids())
+    assert _outputs(poisoned_out) == _outputs(clean_out)
     for stats in (clean.stream, poisoned.stream):
         assert stats is not None and stats.learnings_added > 0
-    strip = {"wall_seconds", "tokens_per_product"}
-    assert _pipeline_numbers(poisoned) == _pipeline_numbers(clean) or (
-        json.dumps(_pipeline_numbers(poisoned), default=lambda m: m.model_dump(exclude=strip))
-        == json.dumps(_pipeline_numbers(clean), default=lambda m: m.model_dump(exclude=strip))
-    )
+    assert _pipeline_numbers(poisoned) == _pipeline_numbers(clean)
 
     # The scorer did read the labels: against poison nothing is correct.
     assert clean.arms["learning"].scores.published.micro.counts.vc > 0

@@ -462,6 +462,9 @@ GOVERNANCE_COMMANDS = (
 ).split()
 
 
+REVIEW_COMMANDS = "list next show submit release export".split()
+
+
 def test_every_dissensus_command_in_the_readme_parses() -> None:
     root = typer.main.get_command(app)
     seen: set[tuple[str, ...]] = set()
@@ -485,6 +488,10 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("kb", "history"),
         ("models",),
         *(("kb", name) for name in GOVERNANCE_COMMANDS),
+        *(("review", name) for name in REVIEW_COMMANDS),
+        ("users", "add"),
+        ("users", "list"),
+        ("serve",),
     }
 
 

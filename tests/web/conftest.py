@@ -64,7 +64,9 @@ def _record(product_id: str, learning_ids: list[str], *, waiting: bool) -> Enric
     brand = (
         AttributeResult(value=None, status="needs_review", confidence=0.0, learnings=learning_ids)
         if waiting
-        else AttributeResult(value="Kaito", status="consensus", confidence=0.9, learnings=learning_ids)
+        else AttributeResult(
+            value="Kaito", status="consensus", confidence=0.9, learnings=learning_ids
+        )
     )
     return EnrichedRecord(
         id=product_id,
@@ -82,9 +84,7 @@ def _ticket(record: EnrichedRecord) -> ReviewTicket:
         reason="needs_human",
         attributes=["Brand"],
         context=ReviewContext(
-            product=Product(
-                id=record.id, title="Kaito Chef Knife 20 cm", category="Home > Knives"
-            ),
+            product=Product(id=record.id, title="Kaito Chef Knife 20 cm", category="Home > Knives"),
             attributes=ATTRIBUTES,
             disputes=[
                 AttributeDispute(
@@ -184,6 +184,11 @@ def seed(db: Database, out_dir: Path) -> Seeded:
     )
 
 
+def cheap_users(db: Database) -> UserStore:
+    """A user store with cheap argon2 parameters: tests log in often on shared cores."""
+    return UserStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private dissensus home, so nothing touches ``~/.dissensus``."""
@@ -197,8 +202,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def seeded(home: Path, tmp_path: Path) -> Iterator[Seeded]:
     """A migrated database seeded by :func:`seed`, with one user of each role."""
     with scratch_database(home) as db:
-        # Cheap hashes keep the fixture fast; logging in rehashes them to the defaults.
-        store = UserStore(db, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        store = cheap_users(db)
         for role, name in USERS.items():
             store.add(name, PASSWORD, role)
         yield seed(db, tmp_path / "out")
@@ -213,6 +217,7 @@ def app(seeded: Seeded, home: Path) -> FastAPI:
         secret_key=SECRET,
         db=seeded.db,
         memory_manager=ScriptedLLM("scripted:memory", no_model),
+        users=cheap_users(seeded.db),
     )
 
 
@@ -226,9 +231,7 @@ def csrf_of(html: str) -> str:
 def log_in(client: TestClient, name: str, password: str = PASSWORD) -> str:
     """Log ``client`` in; returns the session's CSRF token."""
     token = csrf_of(client.get("/login").text)
-    response = client.post(
-        "/login", data={"name": name, "password": password, "csrf_token": token}
-    )
+    response = client.post("/login", data={"name": name, "password": password, "csrf_token": token})
     assert response.status_code == 200, response.text
     return csrf_of(client.get("/").text)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import Seeded
+from .conftest import Seeded
 
 ClientAs = Callable[[str], tuple[TestClient, str]]
 
@@ -63,7 +63,13 @@ def test_the_learning_page_shows_cases_supervisor_reasoning_and_outputs(
 def test_the_review_item_page_shows_every_answer(client_as: ClientAs, seeded: Seeded) -> None:
     client, _ = client_as("reviewer")
     page = client.get(f"/review/{seeded.item_id}").text
-    for text in ("Kaito Chef Knife 20 cm", "generator-a", "Kaito Chef", "needs_review", 'name="value:Brand"'):
+    for text in (
+        "Kaito Chef Knife 20 cm",
+        "generator-a",
+        "Kaito Chef",
+        "needs_review",
+        'name="value:Brand"',
+    ):
         assert text in page
 
 

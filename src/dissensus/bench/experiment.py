@@ -28,7 +28,7 @@ import platform
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ from dissensus.bench.loader import LabelledRecord, ProductText
 from dissensus.bench.plots import write_plots
 from dissensus.bench.report import write_report
 from dissensus.bench.results import (
+    Arm,
     ArmResult,
     BenchConfig,
     BenchResults,
@@ -209,7 +210,7 @@ class ExtractionBenchmark:
         )
         gold = [r.gold for r in plan.evaluation]
 
-        def scored(predictions: list[Prediction]) -> VariantScores:
+        def scored(predictions: Sequence[Prediction]) -> VariantScores:
             return VariantScores(
                 published=score(gold, predictions, schema=plan.schema, variant="published"),
                 strict=score(gold, predictions, schema=plan.schema, variant="strict"),
@@ -285,6 +286,7 @@ class ExtractionBenchmark:
             "platform": platform.platform(),
             "load_average_start": [round(x, 2) for x in load_start],
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
+            "llama_threads_env": os.environ.get("DISSENSUS_LLAMA_THREADS"),
         }
         if system and "learning" in arms:
             results.notes.append(
@@ -324,7 +326,7 @@ class ExtractionBenchmark:
         self,
         stream_db: Database,
         after: int,
-        scored: Callable[[list[Prediction]], VariantScores],
+        scored: Callable[[Sequence[Prediction]], VariantScores],
     ) -> tuple[_PassOutput, CheckpointResult]:
         """Freeze the knowledge base (a copy of the database) and score the evaluation set."""
         name = f"eval @{after}"
@@ -383,7 +385,7 @@ class ExtractionBenchmark:
         self,
         plan: DataPlan,
         schema: CatalogSchema,
-        scored: Callable[[list[Prediction]], VariantScores],
+        scored: Callable[[Sequence[Prediction]], VariantScores],
     ) -> ArmResult:
         self.progress.phase("single")
         spec = self.settings.generators[0]
@@ -411,7 +413,7 @@ class ExtractionBenchmark:
         self,
         plan: DataPlan,
         schema: CatalogSchema,
-        scored: Callable[[list[Prediction]], VariantScores],
+        scored: Callable[[Sequence[Prediction]], VariantScores],
     ) -> ArmResult:
         self.progress.phase("supervisor-only")
         began = time.perf_counter()
@@ -475,7 +477,9 @@ class ExtractionBenchmark:
         self.eval_path = write_inputs(plan.evaluation, self.work / "eval.jsonl")
         self._eval_ids = [r.product.id for r in plan.evaluation]
 
-    def _write_predictions(self, name: str, plan: DataPlan, predictions: list[Prediction]) -> None:
+    def _write_predictions(
+        self, name: str, plan: DataPlan, predictions: Sequence[Prediction]
+    ) -> None:
         path = self.out / "predictions" / f"{name}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
             for record, values in zip(plan.evaluation, predictions, strict=True):
@@ -495,7 +499,7 @@ class ExtractionBenchmark:
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
         return path.name
 
-    def _models(self, arms: set[str]) -> list[ModelVersion]:
+    def _models(self, arms: set[Arm]) -> list[ModelVersion]:
         s = self.settings
         roles: dict[str, list[str]] = {}
         if arms & {"learning", "no-learning"}:

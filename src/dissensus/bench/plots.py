@@ -78,7 +78,8 @@ def _f1_curve(results: BenchResults, plt: Any, path: Path) -> Path:
         ax.set_xlabel("stream products seen")
         ax.set_ylabel("micro-F1 (%)")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="best")
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=8, loc="best")
     return _save(fig, path)
 
 

@@ -69,7 +69,7 @@ class BenchConfig(BaseModel):
     """Stream products the learning arm sees (None: the whole rest of train)."""
     eval_limit: int | None = 60
     """Test records scored at each checkpoint (None: the whole test split)."""
-    checkpoint_every: int = 75
+    checkpoint_every: int = 50
     """Stream products between two learning-curve checkpoints."""
     window: int = 25
     """Stream products per window of the stream statistics."""

@@ -145,7 +145,7 @@ def extraction(
     ] = 60,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", help="Stream products between checkpoints.")
-    ] = 75,
+    ] = 50,
     window: Annotated[int, typer.Option("--window", help="Stream products per window.")] = 25,
     seed: Annotated[int, typer.Option("--seed", help="Stream order and eval subset.")] = 13,
     arms: Annotated[

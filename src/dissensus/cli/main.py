@@ -5,9 +5,12 @@ from __future__ import annotations
 import typer
 
 from dissensus import __version__
+from dissensus.cli.bench import bench_app
 from dissensus.cli.kb import kb_app
 from dissensus.cli.models import models
+from dissensus.cli.review import review_app
 from dissensus.cli.run import demo, run
+from dissensus.cli.serve import serve, users_app
 
 __all__ = ["app"]
 
@@ -21,6 +24,10 @@ app.command("run")(run)
 app.command("demo")(demo)
 app.command("models")(models)
 app.add_typer(kb_app, name="kb")
+app.add_typer(review_app, name="review")
+app.add_typer(users_app, name="users")
+app.add_typer(bench_app, name="bench")
+app.command("serve")(serve)
 
 
 def _version(value: bool) -> None:

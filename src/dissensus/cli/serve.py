@@ -6,7 +6,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -15,9 +15,6 @@ from dissensus.cli._common import console, err_console, friendly_errors, open_da
 from dissensus.config import Settings
 from dissensus.errors import ConfigError, MissingExtraError
 from dissensus.storage import resolve_home
-
-if TYPE_CHECKING:
-    from dissensus.web import Role
 
 __all__ = ["SECRET_ENV", "SECRET_FILE", "serve", "users_app"]
 
@@ -129,7 +126,7 @@ def add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = UserStore(open_database(Settings.load(config, database_url=db)))
-    user = store.add(name, password, cast("Role", role), replace=replace)
+    user = store.add(name, password, role, replace=replace)
     verb = "Updated" if replace else "Added"
     console.print(f"{verb} user {escape(user.name)} ({user.role}).", highlight=False)
 

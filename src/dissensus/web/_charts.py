@@ -10,8 +10,11 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from dissensus.web._reports import KbSizePoint, RunPoint
 
@@ -87,6 +90,7 @@ def supervisor_chart(runs: list[RunPoint]) -> bytes:
         xs, [r.supervisor_calls for r in runs], color="#3b6ea5", width=0.5, label="supervisor calls"
     )
     ax.set_xticks(xs, _run_labels(runs), fontsize=7)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7, loc="upper right", frameon=False)
     return _svg(fig)
 
@@ -97,10 +101,17 @@ def queue_depth_chart(series: list[tuple[datetime, int]]) -> bytes:
     if not series:
         _empty(ax, "the review queue has never held an item")
         return _svg(fig)
-    ax.step([s[0] for s in series], [s[1] for s in series], where="post", color="#6b4fa3")
+    # Naive UTC for numpy (it refuses aware datetimes); the axis label says UTC.
+    times = np.array([s[0].replace(tzinfo=None) for s in series], dtype="datetime64[s]")
+    ax.step(times, [s[1] for s in series], where="post", color="#6b4fa3")
+    # matplotlib.dates ships without annotations, hence the ignores.
+    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.set_xlabel("time (UTC)")
     ax.set_ylim(bottom=0)
     ax.set_ylabel("open or claimed items")
-    fig.autofmt_xdate()
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return _svg(fig)
 
 
@@ -121,5 +132,7 @@ def kb_size_chart(series: list[KbSizePoint]) -> bytes:
     )
     ax.set_xlabel(f"KB version (last: {series[-1].at:%Y-%m-%d %H:%M} UTC)")
     ax.set_ylabel("learnings")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7, loc="upper left", frameon=False)
     return _svg(fig)

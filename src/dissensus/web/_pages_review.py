@@ -171,7 +171,12 @@ def _rows(detail: ReviewDetail) -> list[dict[str, object]]:
                 "spec": spec,
                 "reviewed": spec.name in detail.attributes,
                 "answers": [
-                    None if e.abstained else e.values.get(spec.name) for e in ctx.extractions
+                    {
+                        "abstained": e.abstained,
+                        "given": spec.name in e.values,
+                        "value": e.values.get(spec.name),
+                    }
+                    for e in ctx.extractions
                 ],
                 "verdict": verdicts.get(spec.name),
                 "supervisor": (

@@ -19,7 +19,7 @@ from dissensus.knowledge import Governance
 from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.review import ReviewContext, Submission, SupervisorView
 from dissensus.storage import Database, KbEvent, Run, RunProduct
-from dissensus.storage.tables import ReviewItemRow
+from dissensus.storage.tables import ReviewItemRow, utcnow
 
 __all__ = [
     "CaseView",
@@ -123,7 +123,7 @@ def run_series(db: Database, limit: int = MAX_RUNS) -> list[RunPoint]:
 
 
 def queue_depth_series(db: Database) -> list[tuple[datetime, int]]:
-    """Items not yet submitted, after each time one entered or left the queue."""
+    """Items not yet submitted after each time one entered or left the queue, and now."""
     with db.read() as session:
         rows = session.execute(select(ReviewItemRow.created_at, ReviewItemRow.closed_at)).all()
     steps: list[tuple[datetime, int]] = []
@@ -136,6 +136,8 @@ def queue_depth_series(db: Database) -> list[tuple[datetime, int]]:
     for at, delta in steps:
         depth += delta
         series.append((at, depth))
+    if series:
+        series.append((utcnow(), depth))  # the line runs up to now
     return series
 
 

@@ -39,6 +39,7 @@ def create_app(
     secret_key: str,
     db: Database | None = None,
     memory_manager: LLM | None = None,
+    users: UserStore | None = None,
     https_only: bool = False,
 ) -> FastAPI:
     """Build the web app over the database the settings point at.
@@ -51,6 +52,8 @@ def create_app(
         db: An open, migrated database to use instead of opening ``settings``' one.
         memory_manager: The model that places a learning a reviewer submits; default: the
             settings' memory-manager model, opened on first use.
+        users: The user store to log in against (default: one over ``db`` hashing with
+            argon2's default parameters).
         https_only: Send the session cookie over HTTPS only (set it behind TLS).
     """
     if len(secret_key) < MIN_SECRET_LENGTH:
@@ -71,7 +74,7 @@ def create_app(
         kb=kb,
         governance=Governance(kb, settings.deployment()),
         queue=ReviewQueue.from_settings(database, settings),
-        users=UserStore(database),
+        users=users or UserStore(database),
         memory_manager=open_memory_manager,
     )
 

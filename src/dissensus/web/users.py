@@ -49,9 +49,7 @@ class UserStore:
     def __init__(self, db: Database, *, hasher: PasswordHasher | None = None) -> None:
         self._db = db
         self._hasher = hasher or PasswordHasher()
-        # Verifying against this when the name is unknown keeps login timing the same for
-        # unknown names and wrong passwords.
-        self._dummy_hash = self._hasher.hash("not a real password")
+        self._dummy: str | None = None
 
     def add(self, name: str, password: str, role: Role, *, replace: bool = False) -> User:
         """Create a user (or, with ``replace``, set an existing user's password and role).
@@ -104,7 +102,7 @@ class UserStore:
         """The user if ``password`` is theirs, else ``None`` (unknown name or wrong password)."""
         with self._db.read() as session:
             row = session.get(UserRow, name.strip())
-            stored = row.password_hash if row is not None else self._dummy_hash
+            stored = row.password_hash if row is not None else self._dummy_hash()
             user = _user(row) if row is not None else None
         try:
             self._hasher.verify(stored, password)
@@ -116,6 +114,13 @@ class UserStore:
                 if fresh is not None:
                     fresh.password_hash = self._hasher.hash(password)
         return user
+
+    def _dummy_hash(self) -> str:
+        # Verifying against this when the name is unknown keeps login timing the same for
+        # unknown names and wrong passwords.
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("not a real password")
+        return self._dummy
 
 
 def _user(row: UserRow) -> User:

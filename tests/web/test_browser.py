@@ -1,0 +1,170 @@
+"""End to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+A reviewer logs in, approves a proposed learning and resolves a review item; the test then
+reads the knowledge base and the stored output record (and the run's output file) to check
+that both changed. Each main page is saved as a screenshot under ``out/screenshots/`` in the
+test's temporary directory, and also copied to ``$DISSENSUS_SCREENSHOTS`` when that is set
+(``DISSENSUS_SCREENSHOTS=docs/screenshots make test`` refreshes the README's pictures).
+
+``make test`` installs Chromium (apt) and Playwright (the dev extra); the test skips, saying
+why, only where one of them is missing. Playwright's own browser downloads are never used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from dissensus.knowledge import KnowledgeBase
+from dissensus.storage.tables import RunProduct
+
+from .conftest import PASSWORD, USERS, Seeded
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--headless",
+]
+PAGES = ["dashboard", "knowledge", "learning", "history", "diff", "review-queue", "review-item"]
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[str]:
+    """The app served by uvicorn on a free local port, in a thread; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the web app did not start within 20 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def test_reviewer_approves_a_learning_and_resolves_an_item_in_chromium(
+    server: str, seeded: Seeded, tmp_path: Path
+) -> None:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[dev]'"
+    )
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (make test does)")
+    shots = tmp_path / "out" / "screenshots"
+    shots.mkdir(parents=True)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            expect = sync_api.expect
+
+            def shot(name: str) -> None:
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+            # Log in.
+            page.goto(f"{server}/")
+            expect(page).to_have_url(f"{server}/login?next=/")
+            page.fill("input[name=name]", USERS["reviewer"])
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button:has-text('Log in')")
+            expect(page.locator(".flash")).to_contain_text("Logged in as rita (reviewer)")
+            expect(page.locator("h1")).to_have_text("Dashboard")
+            for chart in page.locator(".charts img").all():
+                expect(chart).to_have_js_property("complete", True)
+            # Every server-drawn chart loaded (a broken image has no natural width).
+            widths = page.eval_on_selector_all(
+                ".charts img", "imgs => imgs.map(i => i.naturalWidth)"
+            )
+            assert len(widths) == 4 and all(w > 0 for w in widths), widths
+            shot("dashboard")
+
+            # Approve the proposed learning from its page.
+            page.click("nav >> text=Knowledge")
+            expect(page.locator("h1")).to_contain_text("Knowledge base")
+            shot("knowledge")
+            page.click(f".pending a:has-text('{seeded.proposed_id}')")
+            expect(page.locator("h1")).to_contain_text(seeded.proposed_id)
+            expect(page.locator("body")).to_contain_text(
+                "the knife type follows the brand in the title"
+            )
+            page.fill(".actions input[name=reason]", "checked against three listings")
+            page.click(".actions button:has-text('Approve')")
+            expect(page.locator(".flash")).to_contain_text(
+                f"Approved {seeded.proposed_id}; it is active."
+            )
+            shot("learning")
+            page.click("nav >> text=History")
+            expect(page.locator("tbody tr").first).to_contain_text("approve")
+            shot("history")
+            page.click("nav >> text=Diff")
+            expect(page.locator("h1")).to_contain_text("Changes from version")
+            shot("diff")
+
+            # Claim the review item and answer it.
+            page.click("nav >> text=Review")
+            expect(page.locator("h1")).to_contain_text("1 open")
+            shot("review-queue")
+            page.click("button:has-text('Claim the next item')")
+            expect(page.locator("h1")).to_contain_text(f"Review item #{seeded.item_id}")
+            expect(page.locator("body")).to_contain_text("claimed by rita")
+            shot("review-item")
+            page.fill("#answer input[name='value:Brand']", "Kaito")
+            page.click("#answer button:has-text('Submit')")
+            expect(page.locator(".flash").first).to_contain_text(
+                f"Item {seeded.item_id} submitted; changed: Brand."
+            )
+            expect(page.locator("body")).to_contain_text("submitted by rita")
+        finally:
+            browser.close()
+
+    # The knowledge base changed, by the reviewer.
+    kb = KnowledgeBase(seeded.db)
+    learning = kb.get(seeded.proposed_id)
+    assert (learning.status, learning.approved) == ("active", True)
+    event = kb.history(learning_id=seeded.proposed_id)[-1]
+    assert (event.op, event.actor, event.reason) == (
+        "approve",
+        "rita",
+        "checked against three listings",
+    )
+    # The output record changed: stored, and in the run's output file.
+    with seeded.db.read() as session:
+        row = session.get(RunProduct, ("run-1", 1))
+        assert row is not None
+        brand = row.output["attributes"]["Brand"]
+    assert (brand["value"], brand["status"], brand["confidence"]) == ("Kaito", "human", 1.0)
+    lines = seeded.output_path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[1])["attributes"]["Brand"]["status"] == "human"
+
+    assert sorted(p.stem for p in shots.glob("*.png")) == sorted(PAGES)
+    target = os.environ.get("DISSENSUS_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        for png in shots.glob("*.png"):
+            shutil.copy2(png, Path(target) / png.name)
