@@ -344,13 +344,14 @@ def test_cli_names_an_unknown_order(tmp_path: Path) -> None:
 @pytest.mark.embedded
 async def test_embedded_model_runs_both_arms_with_cache_hits(home: Path) -> None:
     products, schema = _catalog()
-    config = ThroughputConfig(parallel=2, orders=["grouped"])
-    report = await run_throughput(products[:2] + products[3:5], schema, config)
+    # Two products of one category, generators only: seconds on an idle machine.
+    config = ThroughputConfig(parallel=2, threads=1, evaluator=False, orders=["grouped"])
+    report = await run_throughput(products[:2], schema, config)
     raw, pipe = report.phases
     for phase in (raw, pipe):
-        assert phase.products == 4
-        assert phase.model_calls >= 12  # re-asks may add calls in the pipeline
+        assert phase.products == 2
+        assert phase.model_calls >= 4  # a re-ask may add a call in the pipeline
         assert phase.completion_tokens > 0
-        # Same category, same system prompt: every call after a slot's first hits the cache.
-        assert phase.cache_hit_ratio > 0.3
+        # The second product reuses its generator's system prompt from a slot.
+        assert phase.cached_tokens > 0
     assert report.comparisons[0].products_ratio > 0

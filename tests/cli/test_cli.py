@@ -358,7 +358,9 @@ def test_demo_on_scripted_models_enriches_the_whole_sample(home: Path, tmp_path:
     assert [line["id"] for line in lines] == [json.loads(s)["id"] for s in sample]
     assert all(line["error"] is None and line["attributes"] for line in lines)
     assert ": 74 products, 0 errors," in flat(result.stdout)
-    assert flat(result.stdout).endswith(f"output: {out} next: dissensus kb tree --learnings (what it learned)")
+    assert flat(result.stdout).endswith(
+        f"output: {out} next: dissensus kb tree --learnings (what it learned)"
+    )
 
 
 # --- kb ---------------------------------------------------------------------------------------
