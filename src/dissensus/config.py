@@ -19,11 +19,15 @@ from dissensus.errors import ConfigError
 from dissensus.knowledge.deployment import DeploymentMode, DeploymentPolicy
 
 __all__ = [
+    "CompactionSettings",
     "ConsensusSettings",
+    "EffectivenessSettings",
     "GeneratorConfig",
     "GeneratorStyle",
     "ReviewSettings",
     "Settings",
+    "SignalSettings",
+    "SweetSpotSettings",
     "default_home",
 ]
 
@@ -82,6 +86,47 @@ class ReviewSettings(BaseModel):
     """Visibility timeout: a claimed item not submitted within this returns to the queue."""
 
 
+class SignalSettings(BaseModel):
+    """Post-inference signals (``dissensus signals ingest``): triage, and when learnings go live."""
+
+    confirmations: int = Field(default=3, ge=2)
+    """Independent signals (about different products) that must draft a learning before it
+    becomes active without a person's approval. Signal text is untrusted, so at least 2."""
+    strong_consensus: float = Field(default=0.8, ge=0.0, le=1.0)
+    """A single customer review against a consensus value this confident is noise."""
+    triage_model: str | None = None
+    """Cheap model asked where the triage rules cannot tell; ``None``: the first generator's."""
+
+
+class CompactionSettings(BaseModel):
+    """The learning aggregator (``dissensus kb compact``)."""
+
+    similarity: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Least word overlap (0–1) between two learnings of one scope for them to be grouped."""
+    min_group: int = Field(default=3, ge=2)
+    """Smallest group of similar learnings synthesized into one broader learning."""
+
+
+class EffectivenessSettings(BaseModel):
+    """Measured effect of learnings on disagreement (``dissensus report``, ``kb compact``)."""
+
+    threshold: float = Field(default=0.15, ge=0.0, le=1.0)
+    """Deprecate a learning whose products disagree this much more often than before it."""
+    min_products: int = Field(default=5, ge=1)
+    """Products needed on each side (with it, before it) before an effect counts."""
+    auto_deprecate: bool = True
+    """Deprecate hurting learnings automatically (off: flag them only)."""
+
+
+class SweetSpotSettings(BaseModel):
+    """The disagreement-rate band a healthy category sits in (checked by ``dissensus report``)."""
+
+    low: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Below this, evaluators may be rubber-stamping or the category is saturated."""
+    high: float = Field(default=0.35, ge=0.0, le=1.0)
+    """Above this, workers or prompts are not mature enough and supervisor cost rises."""
+
+
 class Settings(BaseModel):
     """Everything a run needs to know that is not in the input files."""
 
@@ -129,6 +174,14 @@ class Settings(BaseModel):
     """Supervisor resolutions below this confidence are marked ``needs_review`` and queued."""
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     """The human review queue (audit sampling, claim timeout)."""
+    signals: SignalSettings = Field(default_factory=SignalSettings)
+    """Post-inference signals: confirmations, triage."""
+    compaction: CompactionSettings = Field(default_factory=CompactionSettings)
+    """The learning aggregator."""
+    effectiveness: EffectivenessSettings = Field(default_factory=EffectivenessSettings)
+    """Measured effect of learnings; hurting ones are deprecated."""
+    sweet_spot: SweetSpotSettings = Field(default_factory=SweetSpotSettings)
+    """Disagreement-rate band per category."""
     home: Path = Field(default_factory=default_home)
     database_url: str | None = None
     """SQLAlchemy URL; default SQLite file under ``home``."""

@@ -494,6 +494,9 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("users", "add"),
         ("users", "list"),
         ("serve",),
+        ("signals", "ingest"),
+        ("kb", "compact"),
+        ("report",),
     }
 
 

@@ -28,6 +28,8 @@ def test_migrations_create_every_table(db: Database) -> None:
         "model_calls",
         "review_items",
         "users",
+        "signals",
+        "learning_flags",
     }
 
 

@@ -293,6 +293,15 @@ class ExtractionBenchmark:
                 "Checkpoint 0 of the learning arm is the no-learning arm's evaluation "
                 "(reused, not run twice)."
             )
+        if system and "single" in arms:
+            results.notes.append(
+                "The single arm is generator-a's raw output in the checkpoint-0 pass (no "
+                "learnings in its prompt, greedy decoding), not a separate run."
+            )
+        results.notes.append(
+            f"Seed {cfg.seed} orders the stream and picks the evaluation subset; model calls "
+            "decode greedily (temperature 0)."
+        )
         (self.out / "results.json").write_text(results.model_dump_json(indent=2), "utf-8")
         return results
 

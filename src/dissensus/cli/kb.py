@@ -430,3 +430,68 @@ def import_(
         _say(f"  + {learning_id}")
     for learning_id in report.updated:
         _say(f"  ~ {learning_id}")
+
+
+@kb_app.command("compact")
+@friendly_errors
+def compact(
+    node: Annotated[
+        str | None,
+        typer.Option("--node", help="Only this category path or node key (default: every node)."),
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    actor: ActorOpt = "aggregator",
+) -> None:
+    """Deprecate learnings that hurt, merge similar ones, flag contradictions, fit budgets."""
+    import asyncio
+
+    from dissensus.knowledge.aggregator import Aggregator, CompactionReport
+    from dissensus.knowledge.effectiveness import act_on_effects, measure_effects
+    from dissensus.llm import ModelPool
+
+    settings = Settings.load(config, database_url=db)
+    kb = KnowledgeBase(open_database(settings))
+    keys = None
+    if node is not None:
+        keys = [node if node.startswith("/") else CategoryPath.parse(node).key]
+        kb.node(keys[0])  # raises, naming the fix, when there is no such node
+    eff = settings.effectiveness
+    effects = measure_effects(kb, min_products=eff.min_products, threshold=eff.threshold)
+    deprecated = act_on_effects(kb, effects, auto_deprecate=eff.auto_deprecate, actor=actor)
+
+    async def go() -> CompactionReport:
+        async with ModelPool(base_url=settings.openai_base_url) as pool:
+            aggregator = Aggregator(
+                kb,
+                pool.get(settings.memory_manager_model()),
+                similarity=settings.compaction.similarity,
+                min_group=settings.compaction.min_group,
+                budget_tokens=settings.learning_budget_tokens,
+            )
+            return await aggregator.compact(keys, actor=_actor(actor))
+
+    done = asyncio.run(go())
+    table = Table(title="Nodes before → after")
+    for column in ("node", "learnings", "prompt tokens"):
+        table.add_column(column, justify="left" if column == "node" else "right")
+    for before, after in zip(done.before, done.after, strict=True):
+        table.add_row(
+            escape(before.node),
+            f"{before.learnings} → {after.learnings}",
+            f"{before.tokens} → {after.tokens}",
+        )
+    console.print(table)
+    for group in done.groups:
+        what = f"merged into {group.merged_into}" if group.merged_into else group.fallback
+        _say(f"group {', '.join(group.members)}: {what}")
+    for item in done.contradictions:
+        _say(f"contradiction {item.a} / {item.b} ({item.reason}): both flagged for review")
+    if deprecated:
+        _say(f"deprecated as hurting: {', '.join(deprecated)}")
+    if done.trimmed:
+        _say(f"crowded out of the prompt budget: {', '.join(done.trimmed)}")
+    _say(
+        f"KB version {done.version_before} → {done.version_after}; undo with "
+        f"`dissensus kb rollback {done.version_before}`"
+    )

@@ -8,9 +8,11 @@ from dissensus import __version__
 from dissensus.cli.bench import bench_app
 from dissensus.cli.kb import kb_app
 from dissensus.cli.models import models
+from dissensus.cli.report import report
 from dissensus.cli.review import review_app
 from dissensus.cli.run import demo, run
 from dissensus.cli.serve import serve, users_app
+from dissensus.cli.signals import signals_app
 
 __all__ = ["app"]
 
@@ -27,6 +29,8 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(review_app, name="review")
 app.add_typer(users_app, name="users")
 app.add_typer(bench_app, name="bench")
+app.add_typer(signals_app, name="signals")
+app.command("report")(report)
 app.command("serve")(serve)
 
 

@@ -29,12 +29,15 @@ EventOp = Literal[
     "promote",
     "rollback",
     "import",
+    "flag",
 ]
 """The kinds of change the knowledge base records.
 
 Every op but ``discard`` (and ``replace``, which also deprecates ``before``) sets the learning
 (or, for ``create_node``/``delete_node``, the node) named by the event to ``after``; ``None``
-removes it. :mod:`dissensus.knowledge.versions` replays them to rebuild any version.
+removes it; ``flag`` (a contradiction or a measured effect sent to review) leaves the learning
+as it is (``after`` = its unchanged state). :mod:`dissensus.knowledge.versions` replays them
+to rebuild any version.
 """
 
 

@@ -34,11 +34,13 @@ __all__ = [
     "Base",
     "KbEvent",
     "KbNode",
+    "LearningFlagRow",
     "LearningRow",
     "ModelCall",
     "ReviewItemRow",
     "Run",
     "RunProduct",
+    "SignalRow",
     "UTCDateTime",
     "UserRow",
     "utcnow",
@@ -257,4 +259,67 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- post-inference signals and learning flags (migration 0004) -----------------------------
+
+
+class SignalRow(Base):
+    """One seller or customer signal received after inference, with its link and its triage."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("digest"),
+        Index("ix_signals_product_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    """sha256 of the raw record: ingesting the same file twice stores nothing twice."""
+    kind: Mapped[str] = mapped_column(String(16))
+    """``seller_edit``, ``appeal``, ``return`` or ``review``."""
+    product_id: Mapped[str] = mapped_column(String(200))
+    attribute: Mapped[str | None] = mapped_column(String(200), default=None)
+    """The attribute it is about, as given or as triage determined it."""
+    old_value: Mapped[str | None] = mapped_column(Text, default=None)
+    new_value: Mapped[str | None] = mapped_column(Text, default=None)
+    rating: Mapped[int | None] = mapped_column(Integer, default=None)
+    text: Mapped[str] = mapped_column(Text, default="")
+    """Untrusted seller or customer text: data, never instructions."""
+    run_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The run whose published result the signal is about (the latest one with the product)."""
+    seq: Mapped[int | None] = mapped_column(Integer, default=None)
+    published_value: Mapped[str | None] = mapped_column(Text, default=None)
+    verdict: Mapped[str] = mapped_column(String(16))
+    """``case`` (sent to the supervisor) or ``noise``."""
+    contradicts: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(16), default="rule")
+    """``rule`` or ``model``."""
+    case_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    learnings: Mapped[list[str]] = mapped_column(default=list)
+    """Learnings placed from its case (proposed until approved or confirmed)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearningFlagRow(Base):
+    """A learning that needs a person's look: a contradiction, or no measured benefit."""
+
+    __tablename__ = "learning_flags"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'closed')", name="state"),
+        Index("ix_learning_flags_learning_id", "learning_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    learning_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    """``contradiction``, ``no_effect`` or ``hurts``."""
+    partner_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    """For a contradiction: the other learning."""
+    reason: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

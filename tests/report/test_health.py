@@ -1,0 +1,67 @@
+"""The sweet-spot band check and the per-category series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dissensus.config import SweetSpotSettings
+from dissensus.domain import CategoryPath
+from dissensus.knowledge import KnowledgeBase
+from dissensus.report import band_check, build_report
+from dissensus.report.charts import write_charts
+from dissensus.storage import Database, Run, RunProduct
+from dissensus.storage.testing import scratch_database
+
+BAND = SweetSpotSettings(low=0.05, high=0.35)
+
+
+def test_the_band_names_the_likely_cause_outside_it() -> None:
+    assert band_check("A", 0.01, BAND).cause.startswith("too low: evaluators may be rubber")
+    assert band_check("A", 0.2, BAND).position == "inside"
+    assert "supervisor cost rises" in band_check("A", 0.5, BAND).cause
+
+
+def test_the_series_follows_runs_and_learnings(tmp_path: Path) -> None:
+    with scratch_database(tmp_path) as db:
+        kb = KnowledgeBase(db)
+        for run_id, disputed in (("r1", [1, 1, 0, 1]), ("r2", [0, 0, 0, 1])):
+            _run(db, run_id, disputed)
+            if run_id == "r1":
+                key = kb.ensure_path(CategoryPath.parse("Home > Knives"))
+                kb.add(node_key=key, text="Brand is the first word.", actor="mm")
+        report = build_report(kb, BAND)
+        rates = [(p.run_id, p.disagreement_rate, p.learnings_active) for p in report.points]
+        assert rates == [("r1", 0.75, 0), ("r2", 0.25, 1)]
+        assert [(b.category, b.position) for b in report.band] == [("Home > Knives", "inside")]
+        paths = write_charts(report, tmp_path / "charts")
+        assert len(paths) == 5 and all(p.stat().st_size > 1000 for p in paths)
+
+
+def _run(db: Database, run_id: str, disputed: list[int]) -> None:
+    with db.write() as session:
+        session.add(
+            Run(
+                id=run_id, status="completed", input_path="", input_sha256="", schema_path="",
+                schema_sha256="", config={}, summary=None, finished_at=None,
+            )
+        )  # fmt: skip
+    with db.write() as session:
+        for seq, d in enumerate(disputed):
+            session.add(
+                RunProduct(
+                    run_id=run_id,
+                    seq=seq,
+                    product_id=f"{run_id}-{seq}",
+                    category="Home > Knives",
+                    output={"attributes": {}},
+                    disputed_attributes=d,
+                    supervisor_called=bool(d),
+                )
+            )
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISSENSUS_HOME", str(tmp_path))
