@@ -20,7 +20,7 @@ from dissensus.pipeline import CategoryStats, Runner, RunRequest, RunSummary
 from dissensus.pipeline.runner import ProgressHook
 from dissensus.storage import Database
 from dissensus.storage.tables import ModelCall as ModelCallRow
-from dissensus.storage.tables import Run
+from dissensus.storage.tables import Run, RunProduct
 from dissensus.workers import LEARNINGS_HEADING
 
 from .conftest import (
@@ -205,6 +205,15 @@ async def test_disagreement_goes_to_the_supervisor_and_only_the_disputed_attribu
     assert "generator-a said 'Acme'" in case.prompt
     assert "generator-b said 'Acme Chef'" in case.prompt
     assert "Knife type" not in case.prompt.split("Disputed attributes:")[1]
+    # The supervisor's answer is kept with the record it settled (provenance for learnings).
+    with db.read() as session:
+        stored = session.scalars(select(RunProduct.supervisor).order_by(RunProduct.seq)).all()
+    assert stored[1] is None
+    assert stored[0] is not None and stored[0]["model"] == "scripted:supervisor"
+    assert stored[0]["resolution"]["values"] == {"Brand": "Acme"}
+    assert stored[0]["resolution"]["why_workers_failed"] == (
+        "generator b took a word of the model name for the brand"
+    )
 
 
 async def test_a_tool_less_supervisor_resolves_in_gathered_mode(

@@ -171,6 +171,19 @@ def seed(db: Database, out_dir: Path) -> Seeded:
                         supervisor_called=seq < 2,
                         input_tokens=0,
                         output_tokens=0,
+                        # A settled case that never went to review keeps its reasoning here.
+                        supervisor=(
+                            SupervisorView(
+                                model="scripted:supervisor",
+                                resolution=Resolution(
+                                    values={"Brand": "Kaito"},
+                                    confidence=0.9,
+                                    why_workers_failed="generator b kept the knife type",
+                                ),
+                            ).model_dump(mode="json")
+                            if seq == 0
+                            else None
+                        ),
                     )
                 )
         queue.add(session, _ticket(records[1]), run_id="run-1", seq=1)

@@ -55,6 +55,8 @@ def test_the_learning_page_shows_cases_supervisor_reasoning_and_outputs(
     assert "run-1:k1" in page
     assert "the knife type follows the brand in the title" in page
     page = client.get(f"/kb/learnings/{seeded.active_id}").text
+    # run-1:k0 was settled without review: its reasoning comes from the stored record.
+    assert "generator b kept the knife type" in page
     # k0 and k1 of both runs cite the active learning for Brand.
     assert page.count("<td>Brand</td>") == 4
     assert "run-1#0" in page and "run-2#1" in page

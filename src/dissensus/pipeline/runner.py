@@ -230,6 +230,11 @@ class Runner:
             output=json.loads(rec.model_dump_json()),
             disputed=len(outcome.disputed),
             supervisor_called=outcome.supervisor_called,
+            supervisor=(
+                json.loads(outcome.supervisor.model_dump_json())
+                if outcome.supervisor is not None
+                else None
+            ),
             calls=[
                 {
                     "stage": c.stage,

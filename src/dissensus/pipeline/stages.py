@@ -54,6 +54,8 @@ class ProductOutcome:
     """What goes to the human review queue with this record, if anything."""
     work: WorkerOutput | None = None
     """What each worker said before consensus (benchmarks score one generator's raw output)."""
+    supervisor: SupervisorView | None = None
+    """The supervisor's answer, when it was called; stored with the record as provenance."""
 
     @property
     def usage(self) -> Usage:
@@ -135,6 +137,9 @@ class ProductEnricher:
                 )
             )
             result.supervisor_called = True
+            result.supervisor = SupervisorView(
+                model=report.model, resolution=report.resolution, error=report.error
+            )
             models.append(report.model)
             results.update(self._settle(case, report, ids))
             if self._should_learn(report):

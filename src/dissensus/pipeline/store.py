@@ -88,6 +88,7 @@ class RunStore:
         disputed: int,
         supervisor_called: bool,
         calls: list[dict[str, Any]],
+        supervisor: dict[str, Any] | None = None,
         within: Callable[[Session], None] | None = None,
     ) -> None:
         """Store one finished product and its model calls atomically.
@@ -108,6 +109,7 @@ class RunStore:
                     supervisor_called=supervisor_called,
                     input_tokens=input_tokens,
                     output_tokens=output_tokens,
+                    supervisor=supervisor,
                 )
             )
             for call in calls:

@@ -191,6 +191,9 @@ class RunProduct(Base):
     input_tokens: Mapped[int] = mapped_column(default=0)
     output_tokens: Mapped[int] = mapped_column(default=0)
     finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+    supervisor: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """The supervisor's answer when it was called (model, resolution or error): the reasoning
+    behind a learning's provenance, kept with the record it settled."""
 
 
 class ModelCall(Base):

@@ -70,7 +70,7 @@ class CaseView(BaseModel):
     """The output record as stored now; ``None`` when the run or record is gone."""
     review_item_id: int | None = None
     supervisor: SupervisorView | None = None
-    """The supervisor's answer and reasoning, stored when the case went to review."""
+    """The supervisor's answer and reasoning, stored with the record it settled."""
     submission: Submission | None = None
     """The reviewer's answer, when a review of this case was submitted."""
 
@@ -208,6 +208,8 @@ def _case(session: Any, source: str) -> CaseView:
                 ReviewItemRow.run_id == run_id, ReviewItemRow.seq == row.seq
             )
         ).first()
+        if row.supervisor is not None:
+            view.supervisor = SupervisorView.model_validate(row.supervisor)
         if item is not None:
             view.review_item_id = item.id
             view.supervisor = ReviewContext.model_validate(item.context).supervisor
