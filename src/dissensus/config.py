@@ -89,9 +89,14 @@ class ReviewSettings(BaseModel):
 class SignalSettings(BaseModel):
     """Post-inference signals (``dissensus signals ingest``): triage, and when learnings go live."""
 
-    confirmations: int = Field(default=3, ge=2)
+    confirmations: int | None = Field(default=None, ge=2)
     """Independent signals (about different products) that must draft a learning before it
-    becomes active without a person's approval. Signal text is untrusted, so at least 2."""
+    becomes active without a person's approval; ``None`` (the default): only approval does.
+
+    Signal text is untrusted, so at least 2. Off by default because on the sample catalog the
+    embedded supervisor drafted the same generic text ("The seller-1 said this value") for three
+    products, which counted as three confirmations: repetition by a small model is no evidence.
+    """
     strong_consensus: float = Field(default=0.8, ge=0.0, le=1.0)
     """A single customer review against a consensus value this confident is noise."""
     triage_model: str | None = None
@@ -105,6 +110,12 @@ class CompactionSettings(BaseModel):
     """Least word overlap (0–1) between two learnings of one scope for them to be grouped."""
     min_group: int = Field(default=3, ge=2)
     """Smallest group of similar learnings synthesized into one broader learning."""
+    auto: bool = True
+    """Compact a node during a run, at a batch boundary, once new learnings push it past
+    ``max_learnings_per_node`` or past ``learning_budget_tokens`` of prompt (runs that write
+    learnings only)."""
+    max_learnings_per_node: int = Field(default=12, ge=1)
+    """Active learnings a node may hold before automatic compaction runs on it."""
 
 
 class EffectivenessSettings(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -14,10 +14,13 @@ from rich.table import Table
 
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
+from dissensus.errors import RunError
 from dissensus.llm import ModelPool
 from dissensus.pipeline import Runner, RunRequest, RunSummary, new_run_id
+from dissensus.pipeline.rerun import RerunReport, rerun_affected, rerun_paths
+from dissensus.storage import Run
 
-__all__ = ["demo", "run", "sample_dir"]
+__all__ = ["demo", "print_changes", "print_summary", "run", "sample_dir"]
 
 
 def sample_dir() -> Path:
@@ -25,7 +28,18 @@ def sample_dir() -> Path:
     return Path(str(files("dissensus").joinpath("data", "sample")))
 
 
-def _execute(settings: Settings, request: RunRequest, *, quiet: bool) -> RunSummary:
+def _execute(
+    settings: Settings,
+    request: RunRequest,
+    *,
+    quiet: bool,
+    rerun_of: str | None = None,
+) -> RunSummary | RerunReport:
+    """Run ``request`` with a progress bar; with ``rerun_of``, rerun that run's affected products.
+
+    A rerun's ``request`` names only the new run id, the output and the verified catalog: its
+    input and schema come from the past run (:mod:`dissensus.pipeline.rerun`).
+    """
     db = open_database(settings)
     progress = Progress(
         TextColumn("[bold]enriching[/]"),
@@ -41,26 +55,37 @@ def _execute(settings: Settings, request: RunRequest, *, quiet: bool) -> RunSumm
     def update(done: int, total: int) -> None:
         progress.update(task, completed=done, total=total)
 
-    async def go() -> RunSummary:
+    async def go() -> RunSummary | RerunReport:
         async with ModelPool(base_url=settings.openai_base_url) as pool:
             runner = Runner(settings, db=db, open_model=pool.get, progress=update)
+            if rerun_of is not None:
+                return await rerun_affected(
+                    runner,
+                    rerun_of,
+                    run_id=request.run_id,
+                    out_path=request.out_path,
+                    verified_path=request.verified_path,
+                )
             return await runner.run(request)
 
+    source = f"products of {rerun_of} affected by new learnings" if rerun_of else request.input_path
     err_console.print(
         f"run [bold]{escape(request.run_id)}[/]: "
-        f"{escape(str(request.input_path))} -> {escape(str(request.out_path))}",
+        f"{escape(str(source))} -> {escape(str(request.out_path))}",
         highlight=False,
     )
     try:
         with progress:
             return asyncio.run(go())
     except KeyboardInterrupt:
+        again = (
+            f"--rerun affected --from-run {rerun_of}"
+            if rerun_of
+            else f"{request.input_path} --schema {request.schema_path}"
+        )
         err_console.print(
             "\n[yellow]interrupted.[/] Finished products are saved; continue with:\n"
-            + escape(
-                f"  dissensus run {request.input_path} --schema {request.schema_path} "
-                f"--out {request.out_path} --run-id {request.run_id}"
-            ),
+            + escape(f"  dissensus run {again} --out {request.out_path} --run-id {request.run_id}"),
             highlight=False,
         )
         raise typer.Exit(130) from None
@@ -98,6 +123,39 @@ def print_summary(summary: RunSummary) -> None:
             f"{stats.disputed_attributes}/{stats.attributes}",
         )
     console.print(table)
+
+
+def print_changes(report: RerunReport) -> None:
+    """What a rerun changed, per product and attribute, as a table."""
+    if report.run_id is None:
+        console.print(
+            f"no product of run {escape(report.past_run_id)} is affected by a learning that "
+            "became active after it was processed; nothing to rerun",
+            highlight=False,
+        )
+        return
+    table = Table(title=f"Changes: {report.past_run_id} → {report.run_id}")
+    for column in ("product", "attribute", "before", "after", "new learnings"):
+        table.add_column(column)
+    for product in report.products:
+        learnings = ", ".join(product.learnings)
+        if product.error:
+            table.add_row(escape(product.product_id), "", "", escape(product.error), learnings)
+        for change in product.changes:
+            table.add_row(
+                escape(product.product_id),
+                escape(change.attribute),
+                escape(f"{change.old_value!r} ({change.old_status})"),
+                escape(f"{change.new_value!r} ({change.new_status})"),
+                learnings,
+            )
+    console.print(table)
+    console.print(
+        f"rerun {escape(report.run_id)} of {escape(report.past_run_id)}: "
+        f"{len(report.products)} products affected, {report.changed_products} changed, "
+        f"{report.changed_attributes} attributes changed",
+        highlight=False,
+    )
 
 
 ConfigOpt = Annotated[
@@ -147,19 +205,38 @@ def _settings(
     return settings
 
 
+RerunMode = Literal["affected"]
+
+
 @friendly_errors
 def run(
     input_path: Annotated[
-        Path, typer.Argument(help="Products: JSONL or CSV (id, title, description?, category).")
-    ],
-    schema: Annotated[Path, typer.Option("--schema", "-s", help="Schema YAML.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL.")],
+        Path | None,
+        typer.Argument(help="Products: JSONL or CSV (id, title, description?, category)."),
+    ] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", "-s", help="Schema YAML.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output JSONL.")] = None,
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Resume this run, or name a new one.")
     ] = None,
     verified: Annotated[
         Path | None,
         typer.Option("--verified", help="Verified catalog (JSONL/CSV) for the supervisor."),
+    ] = None,
+    rerun: Annotated[
+        RerunMode | None,
+        typer.Option(
+            "--rerun",
+            help="'affected': rerun the products of --from-run that a learning which became "
+            "active after they were processed would change, and report what changed.",
+        ),
+    ] = None,
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from-run",
+            help="The past run to rerun (with --rerun); its input and schema are reused.",
+        ),
     ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -170,8 +247,45 @@ def run(
     no_learning: NoLearnOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Enrich a catalog: workers, consensus, supervisor, and learning as it goes."""
+    """Enrich a catalog: workers, consensus, supervisor, and learning as it goes.
+
+    With --rerun affected --from-run RUN: re-process only the products of RUN that new
+    learnings would change, as a new run, and report old → new per attribute (also written to
+    OUT.changes.json). The output defaults to RUN's output folder, named after the new run.
+    """
     settings = _settings(config, db, generator, evaluator, supervisor, batch_size, no_learning)
+    if rerun is not None:
+        if from_run is None:
+            raise typer.BadParameter(
+                "--rerun affected needs --from-run RUN_ID", param_hint="--from-run"
+            )
+        if input_path is not None or schema is not None:
+            raise typer.BadParameter(
+                "a rerun reads the past run's input and schema; drop INPUT_PATH and --schema"
+            )
+        new_id = run_id or new_run_id()
+        past_input, past_schema, past_out = _past_files(settings, from_run)
+        target = out or (past_out.parent if past_out else Path()) / f"{new_id}.jsonl"
+        request = RunRequest(
+            input_path=past_input,
+            schema_path=past_schema,
+            out_path=target,
+            run_id=new_id,
+            verified_path=verified,
+        )
+        result = _execute(settings, request, quiet=quiet, rerun_of=from_run)
+        assert isinstance(result, RerunReport)
+        if result.summary is not None:
+            print_summary(result.summary)
+        print_changes(result)
+        if result.run_id is not None:
+            console.print(f"output: {escape(str(target))}", highlight=False)
+        console.print(f"changes: {escape(str(rerun_paths(target).changes))}", highlight=False)
+        return
+    if from_run is not None:
+        raise typer.BadParameter("--from-run only goes with --rerun affected")
+    if input_path is None or schema is None or out is None:
+        raise typer.BadParameter("give INPUT_PATH, --schema and --out (or --rerun affected)")
     request = RunRequest(
         input_path=input_path,
         schema_path=schema,
@@ -179,8 +293,20 @@ def run(
         run_id=run_id or new_run_id(),
         verified_path=verified,
     )
-    print_summary(_execute(settings, request, quiet=quiet))
+    summary = _execute(settings, request, quiet=quiet)
+    assert isinstance(summary, RunSummary)
+    print_summary(summary)
     console.print(f"output: {escape(str(out))}", highlight=False)
+
+
+def _past_files(settings: Settings, run_id: str) -> tuple[Path, Path, Path | None]:
+    """The input, schema and output paths a past run recorded."""
+    with open_database(settings).read() as session:
+        past = session.get(Run, run_id)
+        if past is None:
+            raise RunError(f"no run {run_id!r}; list runs with `dissensus report`")
+        output = Path(past.output_path) if past.output_path else None
+        return Path(past.input_path), Path(past.schema_path), output
 
 
 @friendly_errors
@@ -206,7 +332,9 @@ def demo(
         run_id=run_id or new_run_id(),
         verified_path=sample / "verified.jsonl",
     )
-    print_summary(_execute(settings, request, quiet=quiet))
+    summary = _execute(settings, request, quiet=quiet)
+    assert isinstance(summary, RunSummary)
+    print_summary(summary)
     console.print(
         f"output: {escape(str(out))}\nnext: dissensus kb tree --learnings   (what it learned)",
         highlight=False,

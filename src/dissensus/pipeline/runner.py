@@ -27,6 +27,7 @@ from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product
 from dissensus.errors import SchemaError
 from dissensus.knowledge import KnowledgeBase, MemoryManager
 from dissensus.llm import LLM
+from dissensus.pipeline.compaction import auto_compaction
 from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
 from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
 from dissensus.pipeline.store import RunStore
@@ -144,6 +145,7 @@ class Runner:
         done = store.done_seqs()
         writer = _OrderedWriter(request.out_path, store)
         enricher = self._enricher(request.run_id, catalog)
+        upkeep = auto_compaction(self.settings, self.kb, self.open_model)
         finished = len(done)
         if self.progress:
             self.progress(finished, total)
@@ -151,6 +153,8 @@ class Runner:
             todo = [r for r in chunk if r.seq not in done]
             for batch in _category_batches(todo, self.settings.batch_size):
                 finished += await self._run_batch(batch, schema, enricher, store)
+                if upkeep is not None:
+                    await upkeep.after_batch()
                 if self.progress:
                     self.progress(finished, total)
             writer.flush()

@@ -94,7 +94,11 @@ class SignalIngester:
             actor="signals",
             status="proposed",
             # n independent sources = the first + (n - 1) confirmations.
-            activate_after=None if staged else settings.signals.confirmations - 1,
+            activate_after=(
+                None
+                if staged or settings.signals.confirmations is None
+                else settings.signals.confirmations - 1
+            ),
         )
         self._products: dict[str, dict[str, Product]] = {}
         self._schemas: dict[str, CatalogSchema | None] = {}
