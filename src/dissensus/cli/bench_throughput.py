@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from dissensus.bench.loader import default_data_dir
 from dissensus.bench.throughput import (
     TARGET_RATIO,
     Order,
@@ -81,8 +82,13 @@ def print_report(report: ThroughputReport) -> None:
 @friendly_errors
 def throughput(
     data: Annotated[
-        Path, typer.Option("--data", help="OA-Mine directory (test.jsonl products, train names).")
-    ] = Path("../shared/datasets/oa-mine"),
+        Path | None,
+        typer.Option(
+            "--data",
+            help="OA-Mine directory (test.jsonl texts, train.jsonl attribute names); default "
+            "$DISSENSUS_BENCH_DATA or ../shared/datasets/oa-mine next to the repository.",
+        ),
+    ] = None,
     catalog: Annotated[
         Path | None,
         typer.Option(
@@ -126,6 +132,7 @@ def throughput(
         products, catalog_schema = load_catalog(catalog, schema)
         source = str(catalog)
     else:
+        data = data or default_data_dir()
         products, catalog_schema = load_oa_mine(data)
         source = str(data / "test.jsonl")
     chosen = select_products(products, limit)
