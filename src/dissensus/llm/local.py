@@ -109,7 +109,7 @@ class EngineOptions:
     context_tokens: int = 4096
     """Context per slot; llama.cpp gets ``parallel * context_tokens`` in total."""
     threads: int = 0
-    """CPU threads for decoding; 0 means ``$DISSENSUS_LLAMA_THREADS`` or every core (at most 8)."""
+    """CPU threads for decoding; 0 means ``$DISSENSUS_LLAMA_THREADS`` or half the cores (1–8)."""
     verbose: bool | None = None
     """Show llama.cpp's logging; ``None`` reads ``$DISSENSUS_LLAMA_LOG``."""
 
@@ -124,19 +124,20 @@ class EngineOptions:
         return int(raw) if raw.isdigit() and int(raw) > 1 else 3
 
     def thread_count(self) -> int:
-        """Decoding threads: ``threads``, else ``$DISSENSUS_LLAMA_THREADS``, else every core.
+        """Decoding threads: ``threads``, else ``$DISSENSUS_LLAMA_THREADS``, else half the cores.
 
-        The embedded default runs one engine (Gemma), which should have the whole machine.
-        Running two local engines at once? Give each half the cores: llama.cpp's threads
-        spin-wait on each other, so oversubscribed cores stall them (measured on 2 cores with
-        one busy: SmolLM2 0.34 s per call on 1 thread, 2.6 s on 2).
+        Half, not all: llama.cpp's threads spin-wait on each other, so when anything else takes
+        a core (Python itself, another engine, another process) they stall. Measured on this
+        2-core machine with one core busy: 3 short Gemma calls took 77 s on 2 threads and 2.8 s
+        on 1 (SmolLM2: 2.6 s vs 0.34 s per call). Set ``DISSENSUS_LLAMA_THREADS`` on a machine
+        you know is idle.
         """
         if self.threads:
             return self.threads
         raw = os.environ.get("DISSENSUS_LLAMA_THREADS", "").strip()
         if raw.isdigit() and int(raw) > 0:
             return int(raw)
-        return max(1, min(os.cpu_count() or 2, 8))
+        return max(1, min((os.cpu_count() or 2) // 2, 8))
 
 
 def local_models_dir() -> Path:
