@@ -494,6 +494,8 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("users", "add"),
         ("users", "list"),
         ("serve",),
+        ("bench", "extraction"),
+        ("bench", "throughput"),
         ("signals", "ingest"),
         ("kb", "compact"),
         ("report",),
@@ -503,5 +505,5 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
 def test_the_quickstart_make_targets_exist() -> None:
     targets = set(re.findall(r"^([\w-]+):", MAKEFILE.read_text(encoding="utf-8"), re.M))
     used = {line.split()[1] for line in readme_command_lines() if line.startswith("make ")}
-    assert used == {"demo", "test", "test-fast", "lint"}
+    assert used == {"demo", "test", "test-fast", "lint", "bench"}
     assert used <= targets
