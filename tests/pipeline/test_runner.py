@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,12 @@ async def test_output_has_one_line_per_record_in_input_order_and_bad_records_do_
     assert values(out[1]) == {"Brand": "Brava", "Size": "12in"}
     assert values(out[3]) == {"Brand": "Acme", "Knife type": "Paring"}
     assert values(out[6]) == {"Brand": "Brava", "Size": "10in"}
-    # Products are worked on by category (knives, pans), errors cost no model call.
-    assert team.prompted_titles() == [K1["title"], K2["title"], P1["title"], P2["title"]]
+    # Products are worked on by category (knives, pans: each in input order, the two side by
+    # side); errors cost no model call.
+    prompted = team.prompted_titles()
+    assert sorted(prompted) == sorted([K1["title"], K2["title"], P1["title"], P2["title"]])
+    assert [t for t in prompted if "Knife" in t] == [K1["title"], K2["title"]]
+    assert [t for t in prompted if "Skillet" in t] == [P1["title"], P2["title"]]
     assert (summary.products, summary.errors) == (4, 3)
     assert progress[0] == (0, 7) and progress[-1] == (7, 7)
 
@@ -525,3 +530,69 @@ async def test_a_disputed_attribute_the_supervisor_leaves_out_waits_for_review(
         "Brand": {"value": "Brava", "status": "supervisor", "confidence": 0.9, "learnings": []},
         "Size": {"value": None, "status": "needs_review", "confidence": 0.0, "learnings": []},
     }
+
+
+class _Slow(ScriptedLLM):
+    """A scripted generator that takes ``delays[title]`` seconds and logs starts and ends."""
+
+    def __init__(self, name: str, script: Script, which: str, log: list[tuple[str, str]]) -> None:
+        super().__init__(name, script.answer(which))
+        self.log = log
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def _run(self, output_type: Any, **kwargs: Any) -> Any:
+        title = kwargs["prompt"]
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.log.append(("start", title))
+        try:
+            # K1 is slow: a whole batch of the other category fits in its time.
+            await asyncio.sleep(0.3 if K1["title"] in title else 0.01)
+            return await super()._run(output_type, **kwargs)
+        finally:
+            self.in_flight -= 1
+            self.log.append(("end", title))
+
+
+async def test_categories_run_side_by_side_and_a_category_keeps_its_batch_order(
+    tmp_path: Path, db: Database, schema_path: Path
+) -> None:
+    """A slow knife does not hold up the pans; knife batches still run one after the other."""
+    log: list[tuple[str, str]] = []
+    script = Script(a=AGREED)
+    gen_a = _Slow("scripted:gen-a", script, "a", log)
+    gen_b = ScriptedLLM("scripted:gen-b", script.answer("b"))
+    supervisor = Supervisor({})
+    p3 = {"id": "p3", "title": "Brava Wok 14in", "category": "Home > Pans"}
+    p4 = {"id": "p4", "title": "Brava Wok 16in", "category": "Home > Pans"}
+    agreed = {
+        **AGREED,
+        p3["title"]: {"Brand": "Brava", "Size": "14in"},
+        p4["title"]: {"Brand": "Brava", "Size": "16in"},
+    }
+    script.a.update(agreed)
+    records: list[dict[str, Any] | str] = [K1, K2, K3, P1, P2, p3, p4]
+    summary, out = await run(
+        tmp_path,
+        db,
+        schema_path,
+        records,
+        [gen_a, gen_b, supervisor.llm],
+        settings(batch_size=2, concurrency=2),
+    )
+
+    assert [line["id"] for line in out] == ["k1", "k2", "k3", "p1", "p2", "p3", "p4"]
+    assert summary.products == 7
+    events = [
+        (kind, next(r["title"] for r in records if isinstance(r, dict) and r["title"] in t))
+        for kind, t in log
+    ]
+    k1_end = events.index(("end", K1["title"]))
+    # While k1 was in the model, the pan batches [p1, p2] and [p3, p4] ran to the end.
+    pans_done = [events.index(("end", p["title"])) for p in (P1, P2, p3, p4)]
+    assert max(pans_done) < k1_end
+    # k3 (the knives' second batch) started only after the first batch [k1, k2] ended.
+    assert events.index(("start", K3["title"])) > k1_end
+    # The limit holds across categories.
+    assert gen_a.most_in_flight == 2
