@@ -57,7 +57,7 @@ from dissensus.config import Settings
 from dissensus.domain import CatalogSchema, Usage
 from dissensus.errors import InputError
 from dissensus.knowledge import KnowledgeBase
-from dissensus.llm import LLM, ModelProfile
+from dissensus.llm import LLM, EngineOptions, ModelProfile
 from dissensus.llm.local import LOCAL_MODELS
 from dissensus.pipeline import InputRecord, ProductOutcome, Runner, RunRequest
 from dissensus.storage import Database
@@ -287,6 +287,7 @@ class ExtractionBenchmark:
             "load_average_start": [round(x, 2) for x in load_start],
             "load_average_end": [round(x, 2) for x in os.getloadavg()],
             "llama_threads_env": os.environ.get("DISSENSUS_LLAMA_THREADS"),
+            "llama_threads": EngineOptions(threads=cfg.threads).thread_count(),
         }
         if system and "learning" in arms:
             results.notes.append(

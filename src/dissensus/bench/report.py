@@ -50,7 +50,8 @@ def render_report(results: BenchResults) -> str:
     out += [
         f"- dissensus {results.dissensus_version}, started {results.started_at}, "
         f"wall time **{results.wall_seconds:.0f} s ({minutes:.1f} min)** on "
-        f"{results.machine.get('cpus')} CPUs (load average at start {load[0]}, end {load[1]})",
+        f"{results.machine.get('cpus')} CPUs, {results.machine.get('llama_threads')} llama.cpp "
+        f"threads (load average at start {load[0]}, end {load[1]})",
         f"- data: `{cfg.data_dir}`; stream {results.split_sizes.get('stream')} products "
         f"(seed {cfg.seed}), evaluation {results.split_sizes.get('evaluation')} test records, "
         f"verified catalog {results.split_sizes.get('verified')} (train_0.2)",

@@ -73,6 +73,8 @@ class BenchConfig(BaseModel):
     """Stream products between two learning-curve checkpoints."""
     window: int = 25
     """Stream products per window of the stream statistics."""
+    threads: int = 0
+    """llama.cpp threads of local models (0: the engine's default, half the cores)."""
 
 
 class VariantScores(BaseModel):

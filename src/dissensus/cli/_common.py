@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -18,8 +19,21 @@ from dissensus.storage import Database
 
 __all__ = ["console", "err_console", "friendly_errors", "open_database"]
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console; piped into a file or a CI log it is wide, so tables are not cut to 80 columns.
+
+    Rich falls back to 80 columns when it is not writing to a terminal (and ``COLUMNS`` is not
+    set), which squeezes the benchmark tables into unreadable ellipses in a log file.
+    """
+    probe = Console(stderr=stderr)
+    if probe.is_terminal or "COLUMNS" in os.environ:
+        return probe
+    return Console(stderr=stderr, width=160)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

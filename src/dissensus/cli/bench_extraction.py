@@ -24,7 +24,7 @@ from dissensus.bench.results import Arm
 from dissensus.cli._common import console, err_console, friendly_errors
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
 from dissensus.errors import ConfigError
-from dissensus.llm import ModelPool
+from dissensus.llm import EngineOptions, ModelPool
 
 __all__ = ["extraction"]
 
@@ -175,6 +175,15 @@ def extraction(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", help="Products in flight per batch.")
     ] = None,
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads",
+            min=0,
+            help="llama.cpp threads of local models (0: half the cores; all cores is faster "
+            "on an idle machine, much slower on a busy one).",
+        ),
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score the arms (single, no-learning, learning, supervisor-only) on OA-Mine, side by side."""
@@ -188,6 +197,7 @@ def extraction(
         eval_limit=_limit(eval_limit),
         checkpoint_every=checkpoint_every,
         window=max(1, window),
+        threads=threads,
     )
     out.mkdir(parents=True, exist_ok=True)
     progress = Progress(
@@ -201,7 +211,8 @@ def extraction(
     )
 
     async def go() -> BenchResults:
-        async with ModelPool(base_url=settings.openai_base_url) as pool:
+        engine = EngineOptions(threads=threads) if threads else None
+        async with ModelPool(base_url=settings.openai_base_url, engine=engine) as pool:
             return await run_extraction(
                 bench, settings, open_model=pool.get, progress=_RichProgress(progress)
             )

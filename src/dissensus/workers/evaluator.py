@@ -8,8 +8,8 @@ from dissensus.domain.extraction import Evaluation, Extraction
 from dissensus.domain.learning import Learning
 from dissensus.domain.product import Product
 from dissensus.domain.schema import AttributeSpec
-from dissensus.errors import ModelError
 from dissensus.llm.base import LLM
+from dissensus.workers._asking import ask_into
 from dissensus.workers.output_model import SpanOptions, evaluation_model, read_verdicts
 from dissensus.workers.prompts import (
     evaluator_prompt,
@@ -95,27 +95,12 @@ class Evaluator:
         output_type = evaluation_model(
             product, attributes, spans=self.spans, reason_chars=self.reason_chars
         )
-        try:
-            answer = await self.llm.structured(
-                output_type,
-                system=self.system_prompt(product.category, attributes, used),
-                prompt=evaluator_prompt(product, candidates_by_attribute(attributes, extractions)),
-                max_tokens=self.max_tokens or self._budget(attributes),
-            )
-        except ModelError as exc:
-            return base.model_copy(update={"abstained": True, "error": str(exc)})
-        if answer.output is None:
-            return base.model_copy(
-                update={
-                    "abstained": True,
-                    "error": answer.error or "the model gave no valid answer",
-                    "usage": answer.usage,
-                }
-            )
-        return base.model_copy(
-            update={
-                "verdicts": read_verdicts(answer.output, attributes),
-                "usage": answer.usage,
-                "error": answer.error,
-            }
+        return await ask_into(
+            base,
+            self.llm,
+            output_type,
+            system=self.system_prompt(product.category, attributes, used),
+            prompt=evaluator_prompt(product, candidates_by_attribute(attributes, extractions)),
+            max_tokens=self.max_tokens or self._budget(attributes),
+            read=lambda output: {"verdicts": read_verdicts(output, attributes)},
         )

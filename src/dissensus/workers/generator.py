@@ -8,8 +8,8 @@ from dissensus.domain.extraction import Extraction
 from dissensus.domain.learning import Learning
 from dissensus.domain.product import Product
 from dissensus.domain.schema import AttributeSpec
-from dissensus.errors import ModelError
 from dissensus.llm.base import LLM
+from dissensus.workers._asking import ask_into
 from dissensus.workers.output_model import SpanOptions, extraction_model, read_values
 from dissensus.workers.prompts import (
     GeneratorStyle,
@@ -80,27 +80,12 @@ class Generator:
         base = Extraction(
             model=self.llm.name, role=self.role, learnings=[learning.id for learning in used]
         )
-        try:
-            answer = await self.llm.structured(
-                output_type,
-                system=self.system_prompt(product.category, attributes, used),
-                prompt=product_prompt(product),
-                max_tokens=self.max_tokens or output_budget(attributes),
-            )
-        except ModelError as exc:
-            return base.model_copy(update={"abstained": True, "error": str(exc)})
-        if answer.output is None:
-            return base.model_copy(
-                update={
-                    "abstained": True,
-                    "error": answer.error or "the model gave no valid answer",
-                    "usage": answer.usage,
-                }
-            )
-        return base.model_copy(
-            update={
-                "values": read_values(answer.output, attributes),
-                "usage": answer.usage,
-                "error": answer.error,
-            }
+        return await ask_into(
+            base,
+            self.llm,
+            output_type,
+            system=self.system_prompt(product.category, attributes, used),
+            prompt=product_prompt(product),
+            max_tokens=self.max_tokens or output_budget(attributes),
+            read=lambda output: {"values": read_values(output, attributes)},
         )
