@@ -155,3 +155,29 @@ async def test_chat_request_is_the_body_a_local_llm_sends(output_type: type[Base
     )
     assert json.dumps(raw, sort_keys=True) == json.dumps(sent, sort_keys=True)
     assert "grammar" in raw and "response_format" not in raw
+
+
+def test_the_engine_starts_llama_cpp_with_its_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads, slots, context and the capped host prompt cache reach llama.cpp's parameters."""
+    import xllamacpp
+
+    started: list[Any] = []
+
+    class Recorder:
+        def __init__(self, params: Any) -> None:
+            started.append(params)
+
+    monkeypatch.setattr(xllamacpp, "Server", Recorder)
+    engine = LocalEngine(
+        Path("/fake/model.gguf"), EngineOptions(parallel=3, context_tokens=1000, threads=2)
+    )
+    engine.load()
+    engine.load()  # once only
+
+    (params,) = started
+    assert params.model.path == "/fake/model.gguf"
+    assert (params.n_parallel, params.n_ctx) == (3, 3000)
+    assert params.cpuparams.n_threads == params.cpuparams_batch.n_threads == 2
+    assert params.cache_prompt is True
+    assert params.cache_ram_mib == 1024  # not llama.cpp's 8 GiB
+    engine._server = None  # nothing real to close

@@ -110,6 +110,13 @@ class EngineOptions:
     """Context per slot; llama.cpp gets ``parallel * context_tokens`` in total."""
     threads: int = 0
     """CPU threads for decoding; 0 means ``$DISSENSUS_LLAMA_THREADS`` or half the cores (1–8)."""
+    prompt_cache_mib: int = 1024
+    """RAM for llama.cpp's host prompt cache (slot states kept for reuse by later prompts).
+
+    llama.cpp's own default is 8 GiB, which a long run fills: the extraction benchmark's
+    process grew past 10 GB. A gigabyte holds about 55,000 tokens of Gemma 3 270M's KV state,
+    a hundred category prompts and more.
+    """
     verbose: bool | None = None
     """Show llama.cpp's logging; ``None`` reads ``$DISSENSUS_LLAMA_LOG``."""
 
@@ -304,6 +311,7 @@ class LocalEngine:
             params.cpuparams_batch.n_threads = self.options.thread_count()
             params.warmup = False
             params.cache_prompt = True  # the shared prompt prefix of a category batch is reused
+            params.cache_ram_mib = self.options.prompt_cache_mib
             params.verbosity = self.options.verbosity()
             # The embedded server also listens on a loopback port we never use; a random key
             # keeps other local processes from using it. In-process calls skip the check.
