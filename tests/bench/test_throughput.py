@@ -101,7 +101,13 @@ class FakeServer:
                 "completion_tokens": 5,
                 "total_tokens": cached + fresh + 5,
             },
-            "timings": {"cache_n": cached, "prompt_n": fresh, "predicted_n": 5},
+            "timings": {
+                "cache_n": cached,
+                "prompt_n": fresh,
+                "predicted_n": 5,
+                "prompt_ms": 2.0 * fresh,
+                "predicted_ms": 50.0,
+            },
         }
 
 
@@ -184,6 +190,8 @@ async def test_both_arms_send_the_same_requests_and_count_them_exactly() -> None
         assert phase.failed_calls == 0
         assert (phase.prompt_tokens, phase.cached_tokens) == (cached + fresh, cached)
         assert phase.completion_tokens == 15 * 5
+        assert phase.prompt_seconds == round(2.0 * fresh / 1000, 2)
+        assert phase.completion_seconds == round(15 * 50.0 / 1000, 2)
         assert phase.cache_hit_ratio == pytest.approx(cached / (cached + fresh))
         assert phase.wall_seconds > 0
         assert phase.invalid_answers == 0 and phase.errors == 0

@@ -140,6 +140,11 @@ class PhaseResult(BaseModel):
     """All prompt tokens, cached ones included."""
     cached_tokens: int
     completion_tokens: int
+    prompt_seconds: float = 0.0
+    """Time llama.cpp spent evaluating uncached prompt tokens, summed over calls (they overlap
+    in parallel slots): with ``completion_seconds``, where the engine's time went."""
+    completion_seconds: float = 0.0
+    """Time spent generating, summed over calls."""
     slots: int = 1
     """Engine slots (``parallel``)."""
     busy_seconds: float = 0.0
@@ -304,6 +309,8 @@ def _stats_phase(
         prompt_tokens=stats.prompt_tokens,
         cached_tokens=stats.cached_tokens,
         completion_tokens=stats.completion_tokens,
+        prompt_seconds=round(stats.prompt_ms / 1000, 2),
+        completion_seconds=round(stats.completion_ms / 1000, 2),
         slots=slots,
         busy_seconds=stats.busy_ms / 1000,
         cpu_seconds=cpu,

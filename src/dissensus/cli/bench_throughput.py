@@ -43,6 +43,8 @@ def print_report(report: ThroughputReport) -> None:
         "tokens/s",
         "out tok/s",
         "cache hit",
+        "prompt s",
+        "gen s",
         "slots busy",
         "load",
     )
@@ -60,6 +62,8 @@ def print_report(report: ThroughputReport) -> None:
             f"{p.tokens_per_second:.1f}",
             f"{p.completion_tokens_per_second:.1f}",
             f"{p.cache_hit_ratio:.0%}",
+            f"{p.prompt_seconds:.0f}",
+            f"{p.completion_seconds:.0f}",
             f"{p.slot_occupancy:.0%}",
             f"{p.load_before:.1f}→{p.load_after:.1f}",
         )
