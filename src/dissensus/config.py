@@ -180,7 +180,8 @@ class Settings(BaseModel):
     """Products of one category processed together; learnings written while a batch runs
     reach the next batch."""
     concurrency: int = 4
-    """Products in flight at once within a batch (local engines use this many slots)."""
+    """Products in the models at once, over all category batches running side by side (local
+    engines use this many slots)."""
     review_confidence: float = 0.3
     """Supervisor resolutions below this confidence are marked ``needs_review`` and queued."""
     review: ReviewSettings = Field(default_factory=ReviewSettings)

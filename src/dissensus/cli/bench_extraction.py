@@ -173,7 +173,7 @@ def extraction(
         int | None, typer.Option("--batch-size", help="Products per category batch.")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", help="Products in flight per batch.")
+        int | None, typer.Option("--concurrency", help="Products in the models at once.")
     ] = None,
     threads: Annotated[
         int,
