@@ -65,13 +65,13 @@ class BenchConfig(BaseModel):
     arms: list[Arm] = Field(default_factory=lambda: list(ARMS))
     seed: int = 13
     """Seeds the stream order and the evaluation subset."""
-    stream_limit: int | None = 150
+    stream_limit: int | None = 80
     """Stream products the learning arm sees (None: the whole rest of train)."""
-    eval_limit: int | None = 60
+    eval_limit: int | None = 40
     """Test records scored at each checkpoint (None: the whole test split)."""
-    checkpoint_every: int = 50
+    checkpoint_every: int = 40
     """Stream products between two learning-curve checkpoints."""
-    window: int = 25
+    window: int = 20
     """Stream products per window of the stream statistics."""
     threads: int = 0
     """llama.cpp threads of local models (0: the engine's default, half the cores)."""

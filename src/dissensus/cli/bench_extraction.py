@@ -139,14 +139,14 @@ def extraction(
     ),
     stream_limit: Annotated[
         int, typer.Option("--stream-limit", help="Stream products (0: the whole stream).")
-    ] = 150,
+    ] = 80,
     eval_limit: Annotated[
         int, typer.Option("--eval-limit", help="Test records per evaluation (0: all 491).")
-    ] = 60,
+    ] = 40,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", help="Stream products between checkpoints.")
-    ] = 50,
-    window: Annotated[int, typer.Option("--window", help="Stream products per window.")] = 25,
+    ] = 40,
+    window: Annotated[int, typer.Option("--window", help="Stream products per window.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Stream order and eval subset.")] = 13,
     arms: Annotated[
         str, typer.Option("--arms", help=f"Comma-separated subset of: {', '.join(ARMS)}.")
