@@ -56,7 +56,7 @@ typecheck: dev
 # nothing else runs and much slower when something does. Data: --data DIR or
 # $DISSENSUS_BENCH_DATA (default ../shared/datasets/oa-mine).
 bench: dev
-	$(VENV)/bin/dissensus bench extraction --stream-limit 80 --eval-limit 40 \
+	$(VENV)/bin/dissensus bench extraction --stream-limit 80 --eval-limit 30 \
 		--checkpoint-every 40 --window 20 --threads $$(nproc) --out out/bench-extraction
 
 clean:

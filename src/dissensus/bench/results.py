@@ -67,7 +67,7 @@ class BenchConfig(BaseModel):
     """Seeds the stream order and the evaluation subset."""
     stream_limit: int | None = 80
     """Stream products the learning arm sees (None: the whole rest of train)."""
-    eval_limit: int | None = 40
+    eval_limit: int | None = 30
     """Test records scored at each checkpoint (None: the whole test split)."""
     checkpoint_every: int = 40
     """Stream products between two learning-curve checkpoints."""

@@ -142,7 +142,7 @@ def extraction(
     ] = 80,
     eval_limit: Annotated[
         int, typer.Option("--eval-limit", help="Test records per evaluation (0: all 491).")
-    ] = 40,
+    ] = 30,
     checkpoint_every: Annotated[
         int, typer.Option("--checkpoint-every", help="Stream products between checkpoints.")
     ] = 40,
