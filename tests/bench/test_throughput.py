@@ -137,7 +137,7 @@ class FakeOpener:
             await http_client.aclose()
             await asyncio.to_thread(engine.close)
 
-        profile = ModelProfile(supports_tools=False, context_tokens=options.context_tokens)
+        profile = ModelProfile(supports_tools=False, context_tokens=options.context_tokens or 4096)
         return LocalLLM(model, chat_model, profile, engine=engine, on_close=close)
 
 

@@ -181,3 +181,19 @@ def test_the_engine_starts_llama_cpp_with_its_options(monkeypatch: pytest.Monkey
     assert params.cache_prompt is True
     assert params.cache_ram_mib == 1024  # not llama.cpp's 8 GiB
     engine._server = None  # nothing real to close
+
+
+async def test_engine_options_without_a_context_take_the_models_own() -> None:
+    """Setting only threads (bench --threads) keeps each model's catalogue context per slot."""
+    from dissensus.llm import open_model
+
+    small = open_model("local:smollm2-135m", engine=EngineOptions(threads=1))
+    sized = open_model("local:smollm2-135m", engine=EngineOptions(threads=1, context_tokens=512))
+    try:
+        assert isinstance(small, LocalLLM) and isinstance(sized, LocalLLM)
+        assert small.engine.options.context_tokens == small.profile.context_tokens == 2048
+        assert sized.engine.options.context_tokens == sized.profile.context_tokens == 512
+        assert not small.engine.loaded  # nothing was loaded to learn this
+    finally:
+        await small.aclose()
+        await sized.aclose()

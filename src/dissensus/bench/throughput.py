@@ -46,7 +46,7 @@ from dissensus.domain import CatalogSchema, Product
 from dissensus.errors import ConfigError
 from dissensus.llm import EngineOptions, ModelPool, open_model, parse_model_string
 from dissensus.llm.base import LLM
-from dissensus.llm.local import LOCAL_MODELS, EngineStats, LocalLLM, open_local
+from dissensus.llm.local import EngineStats, LocalLLM, open_local
 from dissensus.pipeline import Runner, RunRequest
 from dissensus.storage import Database
 from dissensus.workers import Evaluator, Generator, WorkerTeam
@@ -117,13 +117,7 @@ class ThroughputConfig(BaseModel):
         )
 
     def engine_options(self) -> EngineOptions:
-        _, name = parse_model_string(self.model)
-        catalogue = LOCAL_MODELS.get(name)
-        return EngineOptions(
-            parallel=self.parallel,
-            context_tokens=catalogue.context_tokens if catalogue else 4096,
-            threads=self.threads,
-        )
+        return EngineOptions(parallel=self.parallel, threads=self.threads)
 
 
 class PhaseResult(BaseModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -106,8 +107,9 @@ class EngineOptions:
 
     parallel: int = 4
     """Slots decoding at once (continuous batching); more requests than this queue."""
-    context_tokens: int = 4096
-    """Context per slot; llama.cpp gets ``parallel * context_tokens`` in total."""
+    context_tokens: int | None = None
+    """Context per slot; llama.cpp gets ``parallel * context_tokens`` in total. ``None``: the
+    catalogue's context for the model (:func:`open_local`), else 4096."""
     threads: int = 0
     """CPU threads for decoding; 0 means ``$DISSENSUS_LLAMA_THREADS`` or half the cores (1–8)."""
     prompt_cache_mib: int = 1024
@@ -306,7 +308,7 @@ class LocalEngine:
             params = xllamacpp.CommonParams()
             params.model.path = str(self.path)
             params.n_parallel = self.options.parallel
-            params.n_ctx = self.options.parallel * self.options.context_tokens
+            params.n_ctx = self.options.parallel * (self.options.context_tokens or 4096)
             params.cpuparams.n_threads = self.options.thread_count()
             params.cpuparams_batch.n_threads = self.options.thread_count()
             params.warmup = False
@@ -471,7 +473,7 @@ def open_local(spec_name: str, *, options: EngineOptions | None = None) -> Local
 
     Args:
         spec_name: ``gemma3-270m``, ``smollm2-135m`` or an absolute path to a ``.gguf`` file.
-        options: Engine settings; by default the catalogue's context per slot and 4 slots.
+        options: Engine settings; by default 4 slots with the catalogue's context per slot.
 
     Raises:
         MissingExtraError: the weights package or xllamacpp is not installed.
@@ -485,8 +487,11 @@ def open_local(spec_name: str, *, options: EngineOptions | None = None) -> Local
     from pydantic_ai.providers.openai import OpenAIProvider
 
     catalogue = LOCAL_MODELS.get(spec_name)
-    if options is None:
-        options = EngineOptions(context_tokens=catalogue.context_tokens if catalogue else 4096)
+    options = options or EngineOptions()
+    if options.context_tokens is None:
+        # Resolved here, so that engines of equal effective options are shared.
+        context = catalogue.context_tokens if catalogue else 4096
+        options = dataclasses.replace(options, context_tokens=context)
     path = resolve_local_path(spec_name)
     engine = _ENGINES.acquire(path, options)
     http_client = httpx2.AsyncClient(transport=EngineTransport(engine))
@@ -505,7 +510,7 @@ def open_local(spec_name: str, *, options: EngineOptions | None = None) -> Local
         if _ENGINES.release(engine):
             await asyncio.to_thread(engine.close)
 
-    profile = ModelProfile(supports_tools=False, context_tokens=options.context_tokens)
+    profile = ModelProfile(supports_tools=False, context_tokens=options.context_tokens or 4096)
     return LocalLLM(f"local:{spec_name}", model, profile, engine=engine, on_close=close)
 
 
