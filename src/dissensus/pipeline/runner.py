@@ -184,7 +184,7 @@ class Runner:
                     todo = [r for r in chunk if r.seq not in done]
                     await lanes.room_for(chunk_size)
                     for batch in _category_batches(todo, self.settings.batch_size):
-                        lanes.submit(tasks, _lane_key(batch[0]), batch)
+                        lanes.submit(tasks, batch)
         except BaseExceptionGroup as group:
             # Callers catch DissensusError, not a group: the first failure is the cause, and
             # the lanes it cancelled lost nothing that was committed.
@@ -350,8 +350,9 @@ class _Lanes:
         self._in_flight = 0
         self._changed = asyncio.Condition()
 
-    def submit(self, tasks: asyncio.TaskGroup, key: str, batch: list[InputRecord]) -> None:
+    def submit(self, tasks: asyncio.TaskGroup, batch: list[InputRecord]) -> None:
         """Queue ``batch`` behind its category's earlier batches; start the lane if idle."""
+        key = _lane_key(batch[0])
         self._in_flight += len(batch)
         queue = self._queues.get(key)
         if queue is not None:
