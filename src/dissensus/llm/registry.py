@@ -342,6 +342,9 @@ def _local_path_hint(name: str) -> Path | None:
     """Where the GGUF file is or will be, without assembling it."""
     if name == "gemma3-270m":
         return local_models_dir() / "gemma-3-270m-q4_k_m.gguf"
+    model = LOCAL_MODELS.get(name)
+    if model is not None and model.chunks is not None:
+        return local_models_dir() / model.chunks.filename
     from dissensus.llm.local import resolve_local_path
 
     return resolve_local_path(name)
