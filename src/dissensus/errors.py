@@ -26,8 +26,8 @@ __all__ = [
     "InputError",
     "KnowledgeError",
     "MissingExtraError",
-    "ModelFileError",
     "ModelError",
+    "ModelFileError",
     "RecordError",
     "ReviewError",
     "RunError",
@@ -54,9 +54,9 @@ class MissingExtraError(ConfigError):
         self.extra = extra
 
 
-
 class ModelFileError(ConfigError):
     """A model file is not the published one (size or sha256 differ); it is never loaded."""
+
 
 class InputError(DissensusError):
     """An input file cannot be used."""

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from dissensus.bench.loader import ProductText
 from dissensus.domain import AttributeDispute, Case, CatalogSchema, EnrichedRecord, Product
 from dissensus.llm import LLM
+from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
 from dissensus.pipeline.stages import ModelCall, ProductOutcome
 from dissensus.supervisor import Supervisor, VerifiedCatalog
-from dissensus.workers import Generator, GeneratorStyle
+from dissensus.workers import Generator, GeneratorStyle, LexiconWorker
 
-__all__ = ["ArmOutput", "run_single", "run_supervisor_only"]
+__all__ = ["ArmOutput", "run_lexicon", "run_single", "run_supervisor_only"]
 
 SUPERVISOR_ONLY_REASON = "not extracted yet: extract it from the text"
 """The dispute reason the supervisor reads for every attribute in the ``supervisor-only`` arm."""
@@ -41,6 +42,35 @@ Done = Callable[[ProductText, ArmOutput], None]
 
 def _product(text: ProductText) -> Product:
     return Product.from_record(text.as_input())
+
+
+class _Evidence:
+    """Each category's evidence from the verified catalog alone (no knowledge base), cached."""
+
+    def __init__(self, catalog: VerifiedCatalog | None, examples: int) -> None:
+        self._source = EvidenceSource(catalog=catalog, kb=None, examples=examples)
+        self._by_key: dict[str, CategoryEvidence] = {}
+
+    def __call__(self, product: Product) -> CategoryEvidence:
+        key = product.path.key
+        if key not in self._by_key:
+            self._by_key[key] = self._source.for_category(product.path)
+        return self._by_key[key]
+
+
+def run_lexicon(
+    products: Sequence[ProductText], schema: CatalogSchema, catalog: VerifiedCatalog
+) -> list[dict[str, str | None]]:
+    """The lexicon worker alone: the verified catalog's known values found in each text."""
+    evidence = _Evidence(catalog, 0)
+    worker = LexiconWorker()
+    out: list[dict[str, str | None]] = []
+    for text in products:
+        product = _product(text)
+        lexicon = evidence(product).lexicon
+        assert lexicon is not None  # the source is built with the lexicon on
+        out.append(worker.extract(product, schema.attributes_for(product.path), lexicon).values)
+    return out
 
 
 async def _gather(
@@ -65,15 +95,23 @@ async def run_single(
     style: GeneratorStyle = "direct",
     concurrency: int = 4,
     done: Done | None = None,
+    catalog: VerifiedCatalog | None = None,
+    examples: int = 3,
 ) -> list[ArmOutput]:
-    """One generator per product, no learnings, no supervisor; results in input order."""
+    """One generator per product, no learnings, no supervisor; results in input order.
+
+    With a ``catalog`` it is the ``few-shot`` arm: the ``examples`` most similar verified
+    products are shown before each product, as in a run; without, it is zero-shot.
+    """
     generator = Generator(llm, role="generator-a", style=style)
+    evidence = _Evidence(catalog, examples) if catalog is not None else None
 
     async def one(text: ProductText) -> ArmOutput:
         product = _product(text)
         attributes = schema.attributes_for(product.path)
+        shown = evidence(product).examples(product) if evidence is not None else []
         started = time.perf_counter()
-        extraction = await generator.extract(product, attributes, [])
+        extraction = await generator.extract(product, attributes, [], shown)
         latency = (time.perf_counter() - started) * 1000
         outcome = ProductOutcome(
             record=EnrichedRecord(id=product.id, category=product.category),
@@ -100,12 +138,20 @@ async def run_supervisor_only(
     run_id: str = "bench-supervisor-only",
     concurrency: int = 4,
     done: Done | None = None,
+    examples: int = 3,
 ) -> list[ArmOutput]:
-    """The supervisor model on every attribute of every product; results in input order."""
+    """The supervisor model on every attribute of every product; results in input order.
+
+    It gets the evidence a run's supervisor gets (the most similar verified examples and the
+    known values the lexicon finds), so the arm measures the model, not a poorer prompt.
+    """
+    evidence = _Evidence(catalog, examples)
 
     async def one(text: ProductText) -> ArmOutput:
         product = _product(text)
         attributes = schema.attributes_for(product.path)
+        category = evidence(product)
+        open_names = [a.name for a in attributes if not a.values]
         case = Case(
             id=f"{run_id}:{product.id}",
             product=product,
@@ -115,6 +161,10 @@ async def run_supervisor_only(
                 for a in attributes
             ],
             extractions=[],
+            examples=category.examples(product),
+            known_values=category.lexicon.match(product.text, open_names)
+            if category.lexicon is not None
+            else {},
         )
         # Every attribute is "disputed" here, so allow the answer room for all of them.
         supervisor = Supervisor(

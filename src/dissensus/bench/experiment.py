@@ -28,15 +28,16 @@ import platform
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from dissensus import __version__
-from dissensus.bench.arms import ArmOutput, run_single, run_supervisor_only
-from dissensus.bench.loader import LabelledRecord, ProductText
+from dissensus.bench.arms import ArmOutput, run_lexicon, run_single, run_supervisor_only
+from dissensus.bench.bootstrap import difference_interval, record_counts
+from dissensus.bench.loader import GoldLabels, LabelledRecord, ProductText
 from dissensus.bench.plots import write_plots
 from dissensus.bench.report import write_report
 from dissensus.bench.results import (
@@ -46,11 +47,13 @@ from dissensus.bench.results import (
     BenchResults,
     CheckpointResult,
     DataFileInfo,
+    Interval,
     ModelVersion,
     PassStats,
+    SupervisorAccuracy,
     VariantScores,
 )
-from dissensus.bench.scoring import Prediction, score
+from dissensus.bench.scoring import Prediction, classify, score
 from dissensus.bench.splits import DataPlan, plan_data, write_inputs
 from dissensus.bench.stats import Observation, observe, pass_stats, windows
 from dissensus.config import Settings
@@ -109,6 +112,8 @@ class _PassOutput:
 
     system: list[Prediction]
     generator: list[Prediction]
+    statuses: list[dict[str, str]] = field(default_factory=list)
+    """Per record, each attribute's status (``supervisor`` marks the resolved slots)."""
     observations: list[Observation] = field(default_factory=list)
     generator_observations: list[Observation] = field(default_factory=list)
     wall_seconds: float = 0.0
@@ -165,6 +170,8 @@ class ExtractionBenchmark:
         self._clock = _StreamClock()
         self._stream_obs: list[Observation] = []
         self._phase_seconds: dict[str, float] = {}
+        self._last_single: list[Prediction] = []
+        self._last_supervisor_only: list[Prediction] = []
 
     # --- the run --------------------------------------------------------------------------
 
@@ -188,10 +195,12 @@ class ExtractionBenchmark:
         n_eval = len(plan.evaluation)
         total = len(points) * n_eval + stream_len
         total += n_eval if "supervisor-only" in arms else 0
-        total += n_eval if ("single" in arms and not system) else 0
+        total += n_eval if "single" in arms else 0
+        total += n_eval if ("few-shot" in arms and not system) else 0
         self.progress.start(total)
 
         results = BenchResults(
+            dataset=dataset_name(Path(cfg.data_dir)),
             dissensus_version=__version__,
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             config=cfg,
@@ -209,6 +218,7 @@ class ExtractionBenchmark:
             schema_attributes=plan.schema,
         )
         gold = [r.gold for r in plan.evaluation]
+        predictions: dict[str, list[Prediction]] = {}
 
         def scored(predictions: Sequence[Prediction]) -> VariantScores:
             return VariantScores(
@@ -226,7 +236,9 @@ class ExtractionBenchmark:
                         await self._stream(stream_db, plan.stream[previous:point], previous)
                         previous = point
                     output, checkpoint = await self._checkpoint(stream_db, point, scored)
+                    checkpoint.supervisor = supervisor_accuracy(gold, output)
                     results.checkpoints.append(checkpoint)
+                    predictions["learning" if point == points[-1] else f"@{point}"] = output.system
                     self._write_predictions(f"learning-after-{point:04d}", plan, output.system)
                     self._write_predictions(
                         f"learning-after-{point:04d}-generator-a", plan, output.generator
@@ -260,22 +272,33 @@ class ExtractionBenchmark:
                     source=f"the learning arm's last checkpoint (after {last.after} stream "
                     "products, knowledge base frozen)",
                 )
-            if "single" in arms:
-                self._write_predictions("single", plan, first.generator)
-                results.arms["single"] = ArmResult(
-                    arm="single",
-                    description="one generator (generator-a), no knowledge base, no supervisor",
+            predictions["no-learning"] = first.system
+            if "few-shot" in arms:
+                self._write_predictions("few-shot", plan, first.generator)
+                predictions["few-shot"] = first.generator
+                results.arms["few-shot"] = ArmResult(
+                    arm="few-shot",
+                    description="one generator (generator-a) shown the most similar verified "
+                    "examples, no lexicon, no supervisor, no knowledge base",
                     scores=zero.generator,
                     stats=pass_stats(first.generator_observations),
-                    source="generator-a's raw output in the checkpoint-0 pass: with no "
-                    "learnings its prompt is exactly a lone generator's and decoding is greedy "
-                    "(tokens are generator-a's own; wall time is shared with that pass)",
+                    source="generator-a's raw output in the checkpoint-0 pass: with an empty "
+                    "knowledge base its prompt is exactly a lone few-shot generator's and "
+                    "decoding is greedy (tokens are generator-a's own)",
                 )
-        elif "single" in arms:
+        elif "few-shot" in arms:
+            results.arms["few-shot"] = await self._single(plan, schema, scored, few_shot=True)
+            predictions["few-shot"] = self._last_single
+        if "single" in arms:
             results.arms["single"] = await self._single(plan, schema, scored)
+            predictions["single"] = self._last_single
+        if "lexicon" in arms:
+            results.arms["lexicon"], predictions["lexicon"] = self._lexicon(plan, schema, scored)
 
         if "supervisor-only" in arms:
             results.arms["supervisor-only"] = await self._supervisor_only(plan, schema, scored)
+            predictions["supervisor-only"] = self._last_supervisor_only
+        results.intervals = intervals(gold, predictions, plan.schema)
 
         results.arms = {a: results.arms[a] for a in cfg.arms if a in results.arms}
         results.phase_seconds = self._phase_seconds
@@ -294,10 +317,10 @@ class ExtractionBenchmark:
                 "Checkpoint 0 of the learning arm is the no-learning arm's evaluation "
                 "(reused, not run twice)."
             )
-        if system and "single" in arms:
+        if system and "few-shot" in arms:
             results.notes.append(
-                "The single arm is generator-a's raw output in the checkpoint-0 pass (no "
-                "learnings in its prompt, greedy decoding), not a separate run."
+                "The few-shot arm is generator-a's raw output in the checkpoint-0 pass "
+                "(retrieved verified examples, no learnings, greedy decoding), not a separate run."
             )
         results.notes.append(
             f"Seed {cfg.seed} orders the stream and picks the evaluation subset; model calls "
@@ -366,12 +389,19 @@ class ExtractionBenchmark:
     ) -> _PassOutput:
         """One Runner pass over the evaluation inputs; predictions by input position."""
         n = len(self._eval_ids)
-        output = _PassOutput(system=[{} for _ in range(n)], generator=[{} for _ in range(n)])
+        output = _PassOutput(
+            system=[{} for _ in range(n)],
+            generator=[{} for _ in range(n)],
+            statuses=[{} for _ in range(n)],
+        )
 
         def hook(record: InputRecord, outcome: ProductOutcome) -> None:
             category = _category(record, outcome)
             output.system[record.seq] = {
                 attr: result.value for attr, result in outcome.record.attributes.items()
+            }
+            output.statuses[record.seq] = {
+                attr: result.status for attr, result in outcome.record.attributes.items()
             }
             output.observations.append(observe(category, outcome, self._profile))
             work = outcome.work
@@ -396,8 +426,11 @@ class ExtractionBenchmark:
         plan: DataPlan,
         schema: CatalogSchema,
         scored: Callable[[Sequence[Prediction]], VariantScores],
+        *,
+        few_shot: bool = False,
     ) -> ArmResult:
-        self.progress.phase("single")
+        name: Arm = "few-shot" if few_shot else "single"
+        self.progress.phase(name)
         spec = self.settings.generators[0]
         began = time.perf_counter()
         outputs = await run_single(
@@ -407,16 +440,49 @@ class ExtractionBenchmark:
             style=spec.style,
             concurrency=self.settings.concurrency,
             done=self._advance,
+            catalog=VerifiedCatalog.load(self.verified_path) if few_shot else None,
+            examples=self.settings.examples_per_product,
         )
         wall = time.perf_counter() - began
-        self._phase_seconds["single"] = round(wall, 2)
+        self._phase_seconds[name] = round(wall, 2)
         predictions = [o.values for o in outputs]
-        self._write_predictions("single", plan, predictions)
+        self._last_single = predictions
+        self._write_predictions(name, plan, predictions)
         return ArmResult(
-            arm="single",
-            description="one generator (generator-a), no knowledge base, no supervisor",
+            arm=name,
+            description=(
+                "one generator (generator-a) shown the most similar verified examples, no "
+                "lexicon, no supervisor"
+                if few_shot
+                else "one generator (generator-a) zero-shot: no examples, no knowledge base, "
+                "no supervisor"
+            ),
             scores=scored(predictions),
             stats=self._arm_stats(plan, outputs, wall),
+        )
+
+    def _lexicon(
+        self,
+        plan: DataPlan,
+        schema: CatalogSchema,
+        scored: Callable[[Sequence[Prediction]], VariantScores],
+    ) -> tuple[ArmResult, list[Prediction]]:
+        """The verified catalog's dictionary alone: no model (the free baseline)."""
+        began = time.perf_counter()
+        predictions = run_lexicon(
+            [r.product for r in plan.evaluation], schema, VerifiedCatalog.load(self.verified_path)
+        )
+        self._phase_seconds["lexicon"] = round(time.perf_counter() - began, 2)
+        self._write_predictions("lexicon", plan, predictions)
+        return (
+            ArmResult(
+                arm="lexicon",
+                description="the lexicon worker alone on the verified catalog's values: the "
+                "longest known values found in each title, no model",
+                scores=scored(predictions),
+                stats=PassStats(products=len(predictions)),
+            ),
+            predictions,
         )
 
     async def _supervisor_only(
@@ -434,15 +500,18 @@ class ExtractionBenchmark:
             VerifiedCatalog.load(self.verified_path),
             concurrency=self.settings.concurrency,
             done=self._advance,
+            examples=self.settings.examples_per_product,
         )
         wall = time.perf_counter() - began
         self._phase_seconds["supervisor-only"] = round(wall, 2)
         predictions = [o.values for o in outputs]
+        self._last_supervisor_only = predictions
         self._write_predictions("supervisor-only", plan, predictions)
         return ArmResult(
             arm="supervisor-only",
             description="the supervisor model on every attribute of every product "
-            "(verified-catalog evidence, no workers, no knowledge base)",
+            "(the same retrieved verified examples and known values, no workers, no knowledge "
+            "base)",
             scores=scored(predictions),
             stats=self._arm_stats(plan, outputs, wall),
         )
@@ -553,6 +622,60 @@ async def run_extraction(
     write_report(results, out)
     write_plots(results, out)
     return results
+
+
+INTERVAL_PAIRS: tuple[tuple[str, str], ...] = (
+    ("learning", "no-learning"),
+    ("learning", "lexicon"),
+    ("learning", "few-shot"),
+    ("learning", "supervisor-only"),
+    ("no-learning", "lexicon"),
+    ("no-learning", "few-shot"),
+    ("few-shot", "single"),
+    ("few-shot", "lexicon"),
+)
+"""The differences the report gives intervals for (those whose arms both ran)."""
+
+
+def intervals(
+    gold: Sequence[GoldLabels],
+    predictions: Mapping[str, Sequence[Prediction]],
+    schema: Mapping[str, Sequence[str]],
+) -> list[Interval]:
+    """95 % bootstrap intervals of micro-F1 differences, both variants, paired by record."""
+    found: list[Interval] = []
+    for variant in ("published", "strict"):
+        counts = {
+            name: record_counts(gold, preds, schema=schema, variant=variant)
+            for name, preds in predictions.items()
+        }
+        for a, b in INTERVAL_PAIRS:
+            if a in counts and b in counts:
+                found.append(difference_interval(a, b, counts[a], counts[b], variant=variant))
+    return found
+
+
+def supervisor_accuracy(gold: Sequence[GoldLabels], output: _PassOutput) -> SupervisorAccuracy:
+    """How many of the labelled slots the supervisor resolved in a pass it got right."""
+    result = SupervisorAccuracy()
+    for labels, values, statuses in zip(gold, output.system, output.statuses, strict=True):
+        for name, status in statuses.items():
+            if status != "supervisor" or name not in labels.values:
+                continue
+            result.slots += 1
+            result.correct += classify(labels.values[name], values.get(name)) in ("vc", "nn")
+    return result
+
+
+def dataset_name(data_dir: Path) -> str:
+    """The data set's name: the first heading of its SOURCE.md or README.md, else the folder."""
+    for name in ("SOURCE.md", "README.md"):
+        path = data_dir / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()[:80] or data_dir.name
+    return data_dir.resolve().name
 
 
 def _category(record: InputRecord, outcome: ProductOutcome) -> str:

@@ -17,15 +17,24 @@ __all__ = [
     "BenchResults",
     "CheckpointResult",
     "DataFileInfo",
+    "Interval",
     "ModelVersion",
     "PassStats",
     "Reference",
+    "SupervisorAccuracy",
     "VariantScores",
     "WindowStats",
 ]
 
-Arm = Literal["single", "no-learning", "learning", "supervisor-only"]
-ARMS: tuple[Arm, ...] = ("single", "no-learning", "learning", "supervisor-only")
+Arm = Literal["lexicon", "single", "few-shot", "no-learning", "learning", "supervisor-only"]
+ARMS: tuple[Arm, ...] = (
+    "lexicon",
+    "single",
+    "few-shot",
+    "no-learning",
+    "learning",
+    "supervisor-only",
+)
 """Every arm, in the order reports show them."""
 
 
@@ -105,6 +114,42 @@ class PassStats(BaseModel):
     errors: int = 0
     """Products the pipeline returned an error line for."""
     wall_seconds: float = 0.0
+    model_seconds_per_product: float = 0.0
+    """Summed latency of the product's model calls (a generator's is its team's wall time)."""
+    tokens_per_product_by_role: dict[str, float] = Field(default_factory=dict)
+    """``workers`` (generators and evaluator), ``supervisor``, ``memory-manager``."""
+    model_seconds_per_product_by_role: dict[str, float] = Field(default_factory=dict)
+
+
+class SupervisorAccuracy(BaseModel):
+    """How often the supervisor's resolutions were right, on the labelled slots it resolved.
+
+    A slot counts when the published protocol scores it (the record lists the attribute); the
+    resolution is right when it is the gold value, or no value where the gold is ``n/a``.
+    """
+
+    slots: int = 0
+    correct: int = 0
+
+    @property
+    def rate(self) -> float:
+        return round(100 * self.correct / self.slots, 2) if self.slots else 0.0
+
+
+class Interval(BaseModel):
+    """A 95 % bootstrap interval of a micro-F1 difference between two arms (``a`` − ``b``)."""
+
+    a: str
+    b: str
+    variant: Literal["published", "strict"]
+    difference: float
+    low: float
+    high: float
+    resamples: int
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
 
 
 class WindowStats(PassStats):
@@ -129,6 +174,8 @@ class CheckpointResult(BaseModel):
     generator: VariantScores
     """Generator-a's raw output in the same pass (does knowledge reach the workers?)."""
     stats: PassStats
+    supervisor: SupervisorAccuracy = Field(default_factory=SupervisorAccuracy)
+    """The supervisor's resolutions in this pass, checked against the gold labels."""
 
 
 class ArmResult(BaseModel):
@@ -165,6 +212,8 @@ class BenchResults(BaseModel):
     """Everything ``dissensus bench extraction`` measured (written as ``results.json``)."""
 
     benchmark: Literal["extraction"] = "extraction"
+    dataset: str = "OA-Mine"
+    """Named from the data directory (its ``SOURCE.md`` title, else the folder's name)."""
     dissensus_version: str
     started_at: str
     wall_seconds: float = 0.0
@@ -186,3 +235,5 @@ class BenchResults(BaseModel):
     references: list[Reference] = Field(default_factory=lambda: list(REFERENCES))
     notes: list[str] = Field(default_factory=list)
     knowledge_export: str | None = None
+    intervals: list[Interval] = Field(default_factory=list)
+    """Bootstrap intervals of the F1 differences between arms (over evaluation records)."""

@@ -28,6 +28,9 @@ class Observation:
     cost_usd: float
     finished: float
     """Clock reading when the product was committed."""
+    tokens_by_role: tuple[tuple[str, int], ...] = ()
+    seconds_by_role: tuple[tuple[str, float], ...] = ()
+    """Model-seconds per role: each call's latency (workers of one product share the team's)."""
 
 
 def observe(
@@ -45,6 +48,12 @@ def observe(
     """
     usage = outcome.usage
     cost = sum(profile(call.model).cost(call.usage) for call in outcome.calls)
+    tokens: dict[str, int] = {}
+    seconds: dict[str, float] = {}
+    for call in outcome.calls:
+        role = _role(call.stage)
+        tokens[role] = tokens.get(role, 0) + call.usage.input_tokens + call.usage.output_tokens
+        seconds[role] = seconds.get(role, 0.0) + call.latency_ms / 1000
     return Observation(
         category=category,
         error=outcome.record.error is not None,
@@ -56,7 +65,14 @@ def observe(
         output_tokens=usage.output_tokens,
         cost_usd=cost,
         finished=clock(),
+        tokens_by_role=tuple(sorted(tokens.items())),
+        seconds_by_role=tuple(sorted(seconds.items())),
     )
+
+
+def _role(stage: str) -> str:
+    """Generators are one role for cost purposes (``generator-a``, ``generator-b`` → workers)."""
+    return "workers" if stage.startswith("generator") or stage == "evaluator" else stage
 
 
 def pass_stats(items: Sequence[Observation], *, wall_seconds: float = 0.0) -> PassStats:
@@ -69,6 +85,14 @@ def pass_stats(items: Sequence[Observation], *, wall_seconds: float = 0.0) -> Pa
     disputed = sum(o.disputed for o in ok)
     tokens = sum(o.input_tokens + o.output_tokens for o in items)
     cost = sum(o.cost_usd for o in items)
+    role_tokens: dict[str, int] = {}
+    role_seconds: dict[str, float] = {}
+    for o in items:
+        for role, t in o.tokens_by_role:
+            role_tokens[role] = role_tokens.get(role, 0) + t
+        for role, sec in o.seconds_by_role:
+            role_seconds[role] = role_seconds.get(role, 0.0) + sec
+    count = len(items) or 1
     return PassStats(
         products=n,
         disputed_products=disputed,
@@ -87,6 +111,11 @@ def pass_stats(items: Sequence[Observation], *, wall_seconds: float = 0.0) -> Pa
         cost_per_product_usd=round(cost / len(items), 8) if items else 0.0,
         errors=len(items) - n,
         wall_seconds=round(wall_seconds, 2),
+        model_seconds_per_product=round(sum(role_seconds.values()) / count, 3),
+        tokens_per_product_by_role={r: round(t / count, 1) for r, t in sorted(role_tokens.items())},
+        model_seconds_per_product_by_role={
+            r: round(sec / count, 3) for r, sec in sorted(role_seconds.items())
+        },
     )
 
 

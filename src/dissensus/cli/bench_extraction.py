@@ -110,17 +110,38 @@ def print_results(results: BenchResults) -> None:
     console.print(table)
     if results.checkpoints:
         curve = Table(title="Learning curve")
-        for column in ("after", "learnings", "system F1", "generator-a F1", "disagreement"):
+        columns = (
+            "after",
+            "learnings",
+            "system F1",
+            "strict F1",
+            "generator-a F1",
+            "disagreement",
+            "supervisor right",
+        )
+        for column in columns:
             curve.add_column(column, justify="right")
         for c in results.checkpoints:
             curve.add_row(
                 str(c.after),
                 str(c.learnings),
                 f"{c.system.published.micro.f1:.2f}",
+                f"{c.system.strict.micro.f1:.2f}",
                 f"{c.generator.published.micro.f1:.2f}",
                 f"{c.stats.disagreement_rate:.0%}",
+                f"{c.supervisor.correct}/{c.supervisor.slots}",
             )
         console.print(curve)
+    if results.intervals:
+        diffs = Table(title="Micro-F1 differences, 95 % bootstrap intervals (published)")
+        for column in ("a − b", "difference", "interval"):
+            diffs.add_column(column, justify="left" if column == "a − b" else "right")
+        for i in results.intervals:
+            if i.variant == "published":
+                diffs.add_row(
+                    f"{i.a} − {i.b}", f"{i.difference:+.2f}", f"[{i.low:+.2f}, {i.high:+.2f}]"
+                )
+        console.print(diffs)
     console.print(f"wall time {results.wall_seconds:.0f} s", highlight=False)
 
 
@@ -186,7 +207,7 @@ def extraction(
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Score the arms (single, no-learning, learning, supervisor-only) on OA-Mine, side by side."""
+    """Score the baselines and the learning system on a labelled data set, side by side."""
     settings = _settings(config, generator, evaluator, supervisor, batch_size, concurrency)
     bench = BenchConfig(
         data_dir=str((data or default_data_dir()).resolve()),

@@ -132,6 +132,8 @@ def _decide_one(
 ) -> AttributeDecision:
     votes: dict[str, str | None] = {}
     abstained: list[str] = []
+    # A worker whose scope leaves this attribute out neither votes nor abstains on it.
+    extractions = [e for e in extractions if e.scope is None or name in e.scope]
     for e in sorted(extractions, key=lambda e: e.role):
         if e.abstained or name not in e.values:
             abstained.append(e.role)

@@ -6,8 +6,10 @@ handed, and must not import any other dissensus room.
 
 from dissensus.domain.case import AttributeDispute, Case, Resolution
 from dissensus.domain.category import ROOT_KEY, CategoryPath
+from dissensus.domain.example import SolvedExample
 from dissensus.domain.extraction import Evaluation, Extraction, Verdict, VerdictKind
-from dissensus.domain.learning import Learning, LearningDraft, LearningStatus
+from dissensus.domain.learning import Learning, LearningDraft, LearningKind, LearningStatus
+from dissensus.domain.lexicon import Lexicon, LexiconMatch
 from dissensus.domain.product import SIGNAL_FIELDS, Product
 from dissensus.domain.result import AttributeResult, EnrichedRecord, Status
 from dissensus.domain.schema import AttributeSpec, CatalogSchema, CategorySchema
@@ -28,9 +30,13 @@ __all__ = [
     "Extraction",
     "Learning",
     "LearningDraft",
+    "LearningKind",
     "LearningStatus",
+    "Lexicon",
+    "LexiconMatch",
     "Product",
     "Resolution",
+    "SolvedExample",
     "Status",
     "Usage",
     "Verdict",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from dissensus.domain.example import SolvedExample
 from dissensus.domain.extraction import Evaluation, Extraction
 from dissensus.domain.learning import LearningDraft
 from dissensus.domain.product import Product
@@ -35,6 +36,12 @@ class Case(BaseModel):
     extractions: list[Extraction]
     evaluation: Evaluation | None = None
     learnings_in_prompt: list[str] = Field(default_factory=list)
+    examples: list[SolvedExample] = Field(default_factory=list)
+    """The solved products retrieved for this product (verified and learned), most similar first."""
+    settled: dict[str, str | None] = Field(default_factory=dict)
+    """The values consensus settled (``None``: agreed absent); the rest are disputed."""
+    known_values: dict[str, str] = Field(default_factory=dict)
+    """What the lexicon found in the text, per attribute (known values of the category)."""
 
 
 class Resolution(BaseModel):

@@ -28,6 +28,9 @@ class Extraction(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     learnings: list[str] = Field(default_factory=list)
     """Ids of the learnings that were in this prompt."""
+    scope: list[str] | None = None
+    """The attributes this worker votes on; ``None``: all. The lexicon worker has no opinion
+    on closed attributes, so it leaves them to the generators instead of abstaining."""
 
 
 class Verdict(BaseModel):

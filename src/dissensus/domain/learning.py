@@ -7,10 +7,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["Learning", "LearningDraft", "LearningStatus"]
+__all__ = ["Learning", "LearningDraft", "LearningKind", "LearningStatus"]
 
 LearningStatus = Literal["proposed", "active", "deprecated", "rejected"]
 """Only ``active`` learnings are put into prompts."""
+
+LearningKind = Literal["rule", "value", "example"]
+"""What a learning is, which decides who can use it and how it is checked.
+
+``value``: a known value of one attribute in a category (``values`` holds it); the lexicon
+worker matches it in later products' text. ``example``: a solved product (``text`` is its
+title, ``values`` its checked values); retrieved per product as a demonstration, the form of
+learning small models use. ``rule``: prose for capable models, as people write it.
+"""
 
 
 class LearningDraft(BaseModel):
@@ -32,6 +41,11 @@ class LearningDraft(BaseModel):
         max_length=300,
         description="A solved example: the product text and the correct value(s).",
     )
+    kind: LearningKind = "rule"
+    values: dict[str, str | None] = Field(default_factory=dict)
+    """``value``: the one attribute and its value; ``example``: the product's checked values."""
+    evidence: str = ""
+    """The source product's text, for the gate: a value must occur in it (not shown in prompts)."""
 
 
 class Learning(BaseModel):
@@ -43,6 +57,9 @@ class Learning(BaseModel):
     attributes: list[str] = Field(default_factory=list)
     text: str
     example: str = ""
+    kind: LearningKind = "rule"
+    values: dict[str, str | None] = Field(default_factory=dict)
+    """``value``: ``{attribute: value}``; ``example``: the solved product's checked values."""
     status: LearningStatus = "active"
     approved: bool = False
     """A person approved it: a ``proposed`` learning awaiting ``kb promote``, or an active one
@@ -57,6 +74,14 @@ class Learning(BaseModel):
 
     def render(self) -> str:
         """How the learning reads inside a worker prompt."""
+        if self.kind == "value":
+            shown = "; ".join(f"{k}: {v!r}" for k, v in self.values.items())
+            return f"- ({self.id}) known value {shown}"
+        if self.kind == "example":
+            shown = "; ".join(
+                f"{k}: {v if v is not None else 'n/a'}" for k, v in self.values.items()
+            )
+            return f'- ({self.id}) "{self.text}" -> {shown}'
         scope = f" [{', '.join(self.attributes)}]" if self.attributes else ""
         example = f" Example: {self.example}" if self.example else ""
         return f"- ({self.id}){scope} {self.text}{example}"

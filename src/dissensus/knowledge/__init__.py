@@ -10,6 +10,7 @@ promote, versions, diff, rollback, YAML export and import). Uses ``domain``, ``l
 """
 
 from dissensus.knowledge.deployment import DeploymentMode, DeploymentPolicy
+from dissensus.knowledge.gate import CheckedProduct, GateVerdict, LearningGate, ReplayOutcome
 from dissensus.knowledge.governance import Governance
 from dissensus.knowledge.history import Event, EventOp
 from dissensus.knowledge.knowledge_base import (
@@ -40,16 +41,19 @@ __all__ = [
     "MAX_EXAMPLE_CHARS",
     "MAX_TEXT_CHARS",
     "TRANSITIONS",
+    "CheckedProduct",
     "DeploymentMode",
     "DeploymentPolicy",
     "Event",
     "EventOp",
+    "GateVerdict",
     "Governance",
     "ImportReport",
     "KbDiff",
     "KbState",
     "KnowledgeBase",
     "LearningChange",
+    "LearningGate",
     "LearningVersion",
     "MemoryManager",
     "NodeInfo",
@@ -58,6 +62,7 @@ __all__ = [
     "PlacementDecision",
     "PlacementOp",
     "PlacementStep",
+    "ReplayOutcome",
     "estimate_tokens",
     "select_for_prompt",
 ]

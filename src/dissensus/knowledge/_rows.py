@@ -42,6 +42,8 @@ def to_learning(row: LearningRow) -> Learning:
         attributes=list(row.attributes),
         text=row.text,
         example=row.example,
+        kind=row.kind or "rule",  # type: ignore[arg-type]  # the column only holds the Literal
+        values=dict(row.values or {}),
         status=row.status,  # type: ignore[arg-type]  # the column only ever holds the Literal
         approved=bool(row.approved),
         version=row.version,

@@ -357,6 +357,8 @@ def _restore(
     row.attributes = list(target.attributes)
     row.text = target.text
     row.example = target.example
+    row.kind = target.kind
+    row.values = dict(target.values)
     row.status = target.status
     row.approved = target.approved
     row.version = target.version

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Text, and_, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dissensus.domain import ROOT_KEY, CategoryPath, Learning, LearningDraft, LearningStatus
+from dissensus.domain import (
+    ROOT_KEY,
+    CategoryPath,
+    Learning,
+    LearningDraft,
+    LearningKind,
+    LearningStatus,
+)
 from dissensus.errors import KnowledgeError
 from dissensus.knowledge._rows import (
     MAX_EXAMPLE_CHARS,
@@ -132,11 +139,14 @@ class KnowledgeBase:
         status: LearningStatus = "active",
         approved: bool = False,
         reason: str = "",
+        kind: LearningKind = "rule",
+        values: Mapping[str, str | None] | None = None,
     ) -> Learning:
         """Add a new learning to an existing node (``add`` event).
 
         Args:
             approved: A person wrote or approved it (see :attr:`Learning.approved`).
+            kind: ``rule``, ``value`` or ``example``; ``values`` holds the latter two's data.
         """
         text, example = check_text(text, example, what=f"add to {node_key!r}")
         with self._db.write() as session:
@@ -152,6 +162,8 @@ class KnowledgeBase:
                 sources=union(sources),
                 uses=0,
                 approved=approved,
+                kind=kind,
+                values=dict(values or {}),
             )
             session.add(row)
             session.flush()
@@ -431,12 +443,40 @@ class KnowledgeBase:
         with self._db.read() as session:
             rows = session.scalars(
                 select(LearningRow).where(
-                    LearningRow.node_key.in_(keys), LearningRow.status == "active"
+                    LearningRow.node_key.in_(keys),
+                    LearningRow.status == "active",
+                    LearningRow.kind == "rule",
                 )
             ).all()
             candidates = [to_learning(r) for r in rows]
         depth = {key: i for i, key in enumerate(keys)}
         return select_for_prompt(candidates, depth, attributes, budget_tokens=budget_tokens)
+
+    def learned(self, path: CategoryPath, kind: LearningKind) -> builtins.list[Learning]:
+        """Active ``value`` or ``example`` learnings for products of ``path``.
+
+        Those on the path's nodes (root to leaf) and in the leaf's subtree: a known value or a
+        solved product of a narrower category is still evidence for its parent. Rules go
+        through :meth:`retrieve` instead, which ranks them against a prompt budget; these are
+        matched or ranked per product by the caller.
+        """
+        keys = path.ancestor_keys()
+        leaf = keys[-1].rstrip("/")
+        escaped = leaf.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with self._db.read() as session:
+            rows = session.scalars(
+                select(LearningRow)
+                .where(
+                    or_(
+                        LearningRow.node_key.in_(keys),
+                        LearningRow.node_key.like(escaped + "/%", escape="\\"),
+                    ),
+                    LearningRow.status == "active",
+                    LearningRow.kind == kind,
+                )
+                .order_by(LearningRow.created_at, LearningRow.id)
+            ).all()
+            return [to_learning(r) for r in rows]
 
     def record_uses(self, ids: Iterable[str]) -> None:
         """Count one more prompt for each learning id (a usage counter, not a history event)."""

@@ -7,6 +7,16 @@ already holding learnings about the same attributes; elsewhere a rule follows th
 category path, which costs nothing and is what the model would do anyway. Every model decision is
 validated, and anything unusable (or an abstention) falls back to adding the learning at the
 draft's own category, so a bad answer never loses a lesson or corrupts the tree.
+
+``value`` and ``example`` learnings are data, not prose: they need no model to place. They go
+to the node of their product's category, where a known value or a solved product that is
+already there absorbs a duplicate (the draft is discarded and, if proposed, confirmed). Only the
+draft's own category path ever creates nodes, so every node is named for a real category.
+
+Every draft passes the :class:`~dissensus.knowledge.gate.LearningGate` first when one is given:
+a learning that would be active but fails (or cannot be checked against verified evidence)
+is placed ``proposed`` instead, with the gate's reason in its history. A learning that a person
+approved is never merged into or replaced by a machine; the draft is added beside it.
 """
 
 from __future__ import annotations
@@ -16,9 +26,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from dissensus.domain import ROOT_KEY, CategoryPath, Learning, LearningDraft, LearningStatus, Usage
+from dissensus.domain import (
+    ROOT_KEY,
+    CategoryPath,
+    Learning,
+    LearningDraft,
+    LearningStatus,
+    Lexicon,
+    Usage,
+)
+from dissensus.domain.lexicon import value_tokens
 from dissensus.errors import KnowledgeError
-from dissensus.knowledge._text import normalize_text, similarity, tokens
+from dissensus.knowledge._text import normalize_text, similarity
+from dissensus.knowledge.gate import GateVerdict, LearningGate
 from dissensus.knowledge.knowledge_base import MAX_EXAMPLE_CHARS, MAX_TEXT_CHARS, KnowledgeBase
 from dissensus.knowledge.retrieval import applies_to
 from dissensus.knowledge.tree import NodeInfo, child_key, depth_of
@@ -142,8 +162,10 @@ class MemoryManager:
         activate_after: int | None = None,
         max_depth: int = 6,
         max_tokens: int = 512,
+        gate: LearningGate | None = None,
     ) -> None:
         self._kb = kb
+        self._gate = gate
         self._llm = llm
         self._actor = actor
         self._status: LearningStatus = status
@@ -159,10 +181,44 @@ class MemoryManager:
     async def place(self, draft: LearningDraft, *, source: str) -> Placement:
         """Place one draft learning; ``source`` is the case id that produced it (provenance)."""
         walk = _Walk(draft, source, _draft_path(draft))
+        walk.status, walk.gate = await self._gated(draft, walk.path)
+        if draft.kind != "rule":
+            return self._place_data(walk)
         try:
             return await self._walk(walk)
         except _Fallback as why:
             return self._fallback(walk, str(why))
+
+    async def _gated(
+        self, draft: LearningDraft, path: CategoryPath | None
+    ) -> tuple[LearningStatus, GateVerdict | None]:
+        """The status the draft gets: the deployment's, held at ``proposed`` by the gate."""
+        if self._status != "active" or self._gate is None:
+            return self._status, None
+        known = self.known_values(path) if path is not None else None
+        verdict = await self._gate.check(draft, known=known)
+        return ("active" if verdict.passed else "proposed"), verdict
+
+    def known_values(self, path: CategoryPath) -> Lexicon:
+        """The category's active value learnings as a lexicon."""
+        lexicon = Lexicon()
+        for learning in self._kb.learned(path, "value"):
+            lexicon.update(learning.values, max(1, len(learning.sources)))
+        return lexicon
+
+    def _place_data(self, walk: _Walk) -> Placement:
+        """Place a value or example learning at its category's node; no model is asked."""
+        key = self._kb.ensure_path(walk.path or CategoryPath(()), actor=self._actor)
+        draft = walk.draft
+        here = [
+            lr for lr in self._kb.list(node_key=key) if lr.status in _LIVE and lr.kind == draft.kind
+        ]
+        duplicate = next((lr for lr in here if _same_data(lr, draft)), None)
+        if duplicate is not None:
+            walk.step(key, "discard", duplicate.id, "rule", f"same {draft.kind} already here")
+            return self._discard(walk, key, duplicate, f"same {draft.kind} as {duplicate.id}")
+        walk.step(key, "add", None, "rule", f"a {draft.kind} learning of its category")
+        return self._add(walk, key, f"{draft.kind} of {walk.source}")
 
     # --- the walk -------------------------------------------------------------------------
 
@@ -178,7 +234,9 @@ class MemoryManager:
                 raise _Fallback(f"the walk reached {key}, deeper than {bound} levels")
             on_path = depth < len(target_keys) and target_keys[depth] == key
             next_key = target_keys[depth + 1] if on_path and depth + 1 < len(target_keys) else None
-            learnings = [lr for lr in self._kb.list(node_key=key) if lr.status in _LIVE]
+            learnings = [
+                lr for lr in self._kb.list(node_key=key) if lr.status in _LIVE and lr.kind == "rule"
+            ]
 
             duplicate = _exact_duplicate(walk.draft, learnings)
             if duplicate is not None:
@@ -253,6 +311,16 @@ class MemoryManager:
         existing = shown.get(target)
         if existing is None:
             raise _Fallback(f"{d.op} target {target!r} is not a learning shown at {key}")
+        if d.op in ("merge", "replace") and existing.approved:
+            raise _Fallback(
+                f"{existing.id} was approved by a person: a machine adds beside it, never "
+                f"{d.op}s it"
+            )
+        if d.op in ("merge", "replace") and existing.status == "active" and walk.status != "active":
+            raise _Fallback(
+                f"{existing.id} is active and this draft did not pass the gate: it is proposed "
+                "beside it instead"
+            )
         try:
             if d.op == "merge":
                 text, example = d.text.strip(), d.example.strip()
@@ -269,7 +337,7 @@ class MemoryManager:
                     attributes=_merged_attributes(existing.attributes, draft.attributes),
                     sources=[walk.source],
                     actor=self._actor,
-                    reason=d.reason or walk.why(),
+                    reason=walk.reason(d.reason),
                 )
                 self._confirm(merged, walk.source)
                 return walk.done("merge", merged.id, key)
@@ -282,8 +350,8 @@ class MemoryManager:
                     attributes=draft.attributes,
                     sources=[walk.source],
                     actor=self._actor,
-                    reason=d.reason or walk.why(),
-                    status=self._status,
+                    reason=walk.reason(d.reason),
+                    status=walk.status,
                 )
                 return walk.done("replace", new.id, key)
             if d.op == "discard":
@@ -310,15 +378,11 @@ class MemoryManager:
         new_key = child_key(key, name)
         if new_key == next_key:
             return new_key
-        # Off the draft's own path, a new subcategory must at least be named by the draft;
-        # otherwise a model could grow the tree with branches nothing asked for.
-        evidence = set(tokens(" ".join([walk.draft.category, walk.draft.text, walk.draft.example])))
-        if not on_path or not set(tokens(name)) & evidence:
-            raise _Fallback(
-                f"branch {name!r} under {key} is neither on the category path "
-                f"{walk.draft.category!r} nor named in the draft"
-            )
-        return new_key
+        # Only the draft's own category path names nodes: a small model copied its prompt's
+        # placeholder ("the name of an existing child") into the tree when it could do more.
+        raise _Fallback(
+            f"branch {name!r} under {key} is not the next category of {walk.draft.category!r}"
+        )
 
     def _can_branch(self, key: str) -> bool:
         return depth_of(key) + 1 <= self._max_depth
@@ -333,8 +397,10 @@ class MemoryManager:
             attributes=walk.draft.attributes,
             sources=[walk.source],
             actor=self._actor,
-            status=self._status,
-            reason=reason or walk.why(),
+            status=walk.status,
+            reason=walk.reason(reason),
+            kind=walk.draft.kind,
+            values=walk.draft.values,
         )
         return walk.done("add", learning.id, key)
 
@@ -372,6 +438,14 @@ class _Walk:
         self.steps: list[PlacementStep] = []
         self.usage = Usage()
         self.calls = 0
+        self.status: LearningStatus = "proposed"
+        """The status a new learning of this walk gets (the deployment's, after the gate)."""
+        self.gate: GateVerdict | None = None
+
+    def reason(self, reason: str) -> str:
+        """The history reason of the final op, with the gate's verdict when there was one."""
+        text = reason or self.why()
+        return f"{text}; {self.gate.describe()}" if self.gate is not None else text
 
     def step(
         self, node: str, op: PlacementOp, target: str | None, by: DecidedBy, reason: str
@@ -402,6 +476,15 @@ def _draft_path(draft: LearningDraft) -> CategoryPath | None:
 def _shares_attributes(learning: Learning, draft: LearningDraft) -> bool:
     # Either side without attributes applies to all attributes, so they overlap.
     return applies_to(learning.attributes, draft.attributes or None)
+
+
+def _same_data(learning: Learning, draft: LearningDraft) -> bool:
+    """A value learning with the same attribute and value, or an example of the same title."""
+    if draft.kind == "value":
+        return {a: value_tokens(v or "") for a, v in learning.values.items()} == {
+            a: value_tokens(v or "") for a, v in draft.values.items()
+        }
+    return value_tokens(learning.text) == value_tokens(draft.text)
 
 
 def _exact_duplicate(draft: LearningDraft, learnings: Sequence[Learning]) -> Learning | None:

@@ -38,7 +38,18 @@ __all__ = [
 ]
 
 _NODE_OPS = frozenset({"create_node", "delete_node"})
-_COMPARED = ("node", "status", "approved", "text", "example", "attributes", "sources", "version")
+_COMPARED = (
+    "node",
+    "status",
+    "approved",
+    "kind",
+    "text",
+    "example",
+    "values",
+    "attributes",
+    "sources",
+    "version",
+)
 """Learning fields a diff reports by name (timestamps change with them and are not listed)."""
 
 

@@ -33,9 +33,10 @@ from dissensus.config import Settings
 from dissensus.consensus import ConsensusPolicy
 from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product
 from dissensus.errors import SchemaError
-from dissensus.knowledge import KnowledgeBase, MemoryManager
+from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager
 from dissensus.llm import LLM
 from dissensus.pipeline.compaction import auto_compaction
+from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
 from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
 from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
 from dissensus.pipeline.store import RunStore
@@ -43,7 +44,7 @@ from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.review import ReviewPolicy, ReviewQueue
 from dissensus.storage import Database
 from dissensus.supervisor import Supervisor, VerifiedCatalog
-from dissensus.workers import Evaluator, Generator, WorkerTeam
+from dissensus.workers import Evaluator, Generator, LexiconWorker, WorkerTeam
 
 __all__ = ["ProductHook", "RunRequest", "Runner", "new_run_id"]
 
@@ -111,6 +112,7 @@ class Runner:
         )
         knowledge = self.kb if s.use_knowledge else None
         supervisor = Supervisor(self.open_model(s.supervisor), knowledge=knowledge, catalog=catalog)
+        gate = LearningGate(catalog.products if catalog is not None else [])
         deployment = s.deployment()
         manager = (
             MemoryManager(
@@ -118,12 +120,15 @@ class Runner:
                 self.open_model(s.memory_manager_model()),
                 status=deployment.placement_status,
                 activate_after=deployment.activate_after,
+                gate=gate,
             )
             if s.learning
             else None
         )
         return ProductEnricher(
-            team=WorkerTeam(generators, evaluator),
+            team=WorkerTeam(
+                generators, evaluator, lexicon=LexiconWorker() if s.lexicon_worker else None
+            ),
             policy=policy,
             supervisor=supervisor,
             memory_manager=manager,
@@ -153,6 +158,12 @@ class Runner:
         done = store.done_seqs()
         writer = _OrderedWriter(request.out_path, store)
         enricher = self._enricher(request.run_id, catalog)
+        evidence = EvidenceSource(
+            catalog=catalog,
+            kb=self.kb if self.settings.use_knowledge else None,
+            examples=self.settings.examples_per_product,
+            lexicon=self.settings.lexicon_worker,
+        )
         upkeep = auto_compaction(self.settings, self.kb, self.open_model)
         finished = len(done)
         if self.progress:
@@ -162,7 +173,7 @@ class Runner:
 
         async def run_batch(batch: list[InputRecord]) -> None:
             nonlocal finished
-            count = await self._run_batch(batch, schema, enricher, store, gate)
+            count = await self._run_batch(batch, schema, enricher, store, gate, evidence)
             finished += count
             if upkeep is not None:
                 async with upkeep_turn:  # one compaction at a time, whichever lane ends a batch
@@ -209,9 +220,12 @@ class Runner:
         enricher: ProductEnricher,
         store: RunStore,
         gate: asyncio.Semaphore,
+        evidence: EvidenceSource,
     ) -> int:
         first = next((r.product for r in batch if r.product is not None), None)
         learnings: list[Learning] = []
+        # Read once per batch, like the rules: what this batch learns reaches the next one.
+        category = evidence.for_category(first.path) if first is not None else None
         if first is not None and self.settings.use_knowledge and schema.has(first.path):
             names = [a.name for a in schema.attributes_for(first.path)]
             learnings = self.kb.retrieve(
@@ -220,7 +234,7 @@ class Runner:
 
         async def one(record: InputRecord) -> None:
             async with gate:
-                outcome = await self._process(record, schema, enricher, learnings)
+                outcome = await self._process(record, schema, enricher, learnings, category)
             self._save(store, record, outcome)
             if learnings and outcome.record.error is None:
                 self.kb.record_uses([item.id for item in learnings])
@@ -236,6 +250,7 @@ class Runner:
         schema: CatalogSchema,
         enricher: ProductEnricher,
         learnings: list[Learning],
+        category: CategoryEvidence | None = None,
     ) -> ProductOutcome:
         product = record.product
         if product is None:
@@ -248,7 +263,8 @@ class Runner:
             attributes = schema.attributes_for(product.path)
         except SchemaError as exc:
             return _error(product, str(exc))
-        return await enricher.enrich(product, attributes, learnings)
+        evidence = category.for_product(product) if category is not None else None
+        return await enricher.enrich(product, attributes, learnings, evidence)
 
     def _save(self, store: RunStore, record: InputRecord, outcome: ProductOutcome) -> None:
         rec = outcome.record

@@ -25,7 +25,7 @@ from dissensus.domain import (
 from dissensus.knowledge import MemoryManager
 from dissensus.review import ReviewContext, ReviewPolicy, ReviewTicket, SupervisorView
 from dissensus.supervisor import Supervisor, SupervisorReport
-from dissensus.workers import WorkerOutput, WorkerTeam
+from dissensus.workers import LEXICON_MODEL, ProductEvidence, WorkerOutput, WorkerTeam
 
 __all__ = ["ModelCall", "ProductEnricher", "ProductOutcome"]
 
@@ -95,13 +95,27 @@ class ProductEnricher:
         self._placing = asyncio.Lock()
 
     async def enrich(
-        self, product: Product, attributes: list[AttributeSpec], learnings: list[Learning]
+        self,
+        product: Product,
+        attributes: list[AttributeSpec],
+        learnings: list[Learning],
+        evidence: ProductEvidence | None = None,
     ) -> ProductOutcome:
+        """Run one product through workers, consensus and (on a dispute) the supervisor.
+
+        ``evidence`` carries the product's retrieved solved examples and the category's
+        lexicon; without it the generators work zero-shot and the lexicon worker sits out.
+        """
         started = time.perf_counter()
-        work = await self.team.run(product, attributes, learnings)
+        work = await self.team.run(product, attributes, learnings, evidence)
         calls = _worker_calls(work, (time.perf_counter() - started) * 1000)
         outcome = decide(work.extractions, work.evaluation, attributes, self.policy)
         ids = [item.id for item in learnings]
+        if evidence is not None:
+            # Provenance: the learned examples and known values that were in front of the workers.
+            ids += [ex.source for ex in evidence.examples if not ex.source.startswith("verified:")]
+            ids += evidence.lexicon_learnings
+            ids = list(dict.fromkeys(ids))
         results = {
             name: AttributeResult(
                 value=d.value,
@@ -124,7 +138,7 @@ class ProductEnricher:
         case: Case | None = None
         report: SupervisorReport | None = None
         if outcome.disputed:
-            case = _case(self.run_id, product, attributes, work, outcome, ids)
+            case = _case(self.run_id, product, attributes, work, outcome, ids, evidence)
             started = time.perf_counter()
             report = await self.supervisor.resolve(case)
             result.calls.append(
@@ -253,8 +267,11 @@ class ProductEnricher:
 
 
 def _worker_calls(work: WorkerOutput, latency_ms: float) -> list[ModelCall]:
+    # The lexicon worker calls no model: it is a vote, not a request.
     calls = [
-        ModelCall(e.role, e.model, e.usage, latency_ms, not e.abstained) for e in work.extractions
+        ModelCall(e.role, e.model, e.usage, latency_ms, not e.abstained)
+        for e in work.extractions
+        if e.model != LEXICON_MODEL
     ]
     if work.evaluation is not None:
         ev = work.evaluation
@@ -269,7 +286,12 @@ def _case(
     work: WorkerOutput,
     outcome: ConsensusOutcome,
     learning_ids: list[str],
+    evidence: ProductEvidence | None,
 ) -> Case:
+    known: dict[str, str] = {}
+    if evidence is not None and evidence.lexicon is not None:
+        open_names = [a.name for a in attributes if not a.values]
+        known = evidence.lexicon.match(product.text, open_names)
     return Case(
         id=f"{run_id}:{product.id}",
         product=product,
@@ -278,4 +300,7 @@ def _case(
         extractions=work.extractions,
         evaluation=work.evaluation,
         learnings_in_prompt=learning_ids,
+        examples=evidence.examples if evidence is not None else [],
+        settled=outcome.settled,
+        known_values=known,
     )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql_text  # `text` is also a column name below
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -134,6 +135,13 @@ class LearningRow(Base):
     # --- knowledge governance (migration 0003) ---
     approved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """A person approved it; ``dissensus kb promote`` publishes approved proposed learnings."""
+    # --- learnings as data (migration 0006) ---
+    kind: Mapped[str] = mapped_column(String(16), default="rule", server_default="rule")
+    """``rule``, ``value`` or ``example`` (:data:`dissensus.domain.LearningKind`)."""
+    values: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default=sql_text("'{}'")
+    )
+    """The structured content of ``value`` and ``example`` learnings."""
 
 
 class KbEvent(Base):

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from dissensus.domain import AttributeSpec, CategoryPath, Learning, Product
+from dissensus.domain import AttributeSpec, Case, CategoryPath, Learning, Product
 from dissensus.supervisor.verified_catalog import VerifiedCatalog
 
 __all__ = ["KnowledgeReader", "SupervisorTools"]
@@ -104,10 +104,22 @@ class SupervisorTools:
             self.product_signals,
         ]
 
-    def gather(self) -> str:
-        """Every tool's result up front, for a supervisor model that cannot call tools."""
-        sections = [
-            ("Similar verified products (checked values)", self.similar_verified_products()),
+    def gather(self, case: Case | None = None) -> str:
+        """Every tool's result up front, for a supervisor model that cannot call tools.
+
+        With a ``case`` that carries retrieved examples, those are the similar solved products
+        (the verified catalog's and the learned ones, ranked for this product); the lexicon's
+        known values found in the text come next.
+        """
+        if case is not None and case.examples:
+            similar = "\n".join(f"- {ex.render()}" for ex in case.examples)
+        else:
+            similar = self.similar_verified_products()
+        sections = [("Similar solved products (checked values)", similar)]
+        if case is not None and case.known_values:
+            known = "\n".join(f"- {a}: {v!r}" for a, v in case.known_values.items())
+            sections.append(("Known values of this category found in the text", known))
+        sections += [
             ("Learnings for this category", self.category_learnings()),
             ("Signals", self.product_signals()),
         ]

@@ -10,6 +10,7 @@ storage, the knowledge base or the pipeline.
 
 from dissensus.workers.evaluator import Evaluator, candidates_by_attribute
 from dissensus.workers.generator import Generator, output_budget
+from dissensus.workers.lexicon import LEXICON_MODEL, LexiconWorker
 from dissensus.workers.output_model import (
     SpanOptions,
     evaluation_model,
@@ -18,24 +19,30 @@ from dissensus.workers.output_model import (
     read_verdicts,
 )
 from dissensus.workers.prompts import (
+    EXAMPLES_HEADING,
     LEARNINGS_HEADING,
     GeneratorStyle,
     evaluator_prompt,
     evaluator_system,
     generator_system,
     product_prompt,
+    render_examples,
     render_learnings,
     usable_learnings,
 )
 from dissensus.workers.spans import NA, closed_options, text_spans
-from dissensus.workers.team import WorkerOutput, WorkerTeam
+from dissensus.workers.team import ProductEvidence, WorkerOutput, WorkerTeam
 
 __all__ = [
+    "EXAMPLES_HEADING",
     "LEARNINGS_HEADING",
+    "LEXICON_MODEL",
     "NA",
     "Evaluator",
     "Generator",
     "GeneratorStyle",
+    "LexiconWorker",
+    "ProductEvidence",
     "SpanOptions",
     "WorkerOutput",
     "WorkerTeam",
@@ -50,6 +57,7 @@ __all__ = [
     "product_prompt",
     "read_values",
     "read_verdicts",
+    "render_examples",
     "render_learnings",
     "text_spans",
     "usable_learnings",

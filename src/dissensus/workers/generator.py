@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dissensus.domain.example import SolvedExample
 from dissensus.domain.extraction import Extraction
 from dissensus.domain.learning import Learning
 from dissensus.domain.product import Product
@@ -69,8 +70,11 @@ class Generator:
         product: Product,
         attributes: Sequence[AttributeSpec],
         learnings: Sequence[Learning],
+        examples: Sequence[SolvedExample] = (),
     ) -> Extraction:
         """Ask the model for every attribute of ``product`` at once.
+
+        ``examples`` are solved similar products, shown before the product.
 
         Never raises for a model failure: a failed or invalid answer is an abstained extraction
         (with the error), because an abstention is a disagreement signal for consensus.
@@ -85,7 +89,7 @@ class Generator:
             self.llm,
             output_type,
             system=self.system_prompt(product.category, attributes, used),
-            prompt=product_prompt(product),
+            prompt=product_prompt(product, examples, [a.name for a in attributes]),
             max_tokens=self.max_tokens or output_budget(attributes),
             read=lambda output: {"values": read_values(output, attributes)},
         )

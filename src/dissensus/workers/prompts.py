@@ -12,18 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal, assert_never
 
+from dissensus.domain.example import SolvedExample
 from dissensus.domain.learning import Learning
 from dissensus.domain.product import Product
 from dissensus.domain.schema import AttributeSpec
 from dissensus.workers.spans import NA
 
 __all__ = [
+    "EXAMPLES_HEADING",
     "LEARNINGS_HEADING",
     "GeneratorStyle",
     "evaluator_prompt",
     "evaluator_system",
     "generator_system",
     "product_prompt",
+    "render_examples",
     "render_learnings",
     "usable_learnings",
 ]
@@ -134,9 +137,32 @@ def evaluator_system(
     )
 
 
-def product_prompt(product: Product) -> str:
-    """The user prompt of a generator: the product text, nothing else."""
-    lines = [f"Product title: {product.title}"]
+EXAMPLES_HEADING = "Solved examples of similar products (values copied from their titles):"
+
+
+def render_examples(examples: Sequence[SolvedExample], attributes: Sequence[str]) -> str:
+    """The examples section of a user prompt, or ``""`` when there are none."""
+    if not examples:
+        return ""
+    lines = [EXAMPLES_HEADING]
+    lines += [f"{i}. {ex.render(list(attributes))}" for i, ex in enumerate(examples, 1)]
+    return "\n".join(lines)
+
+
+def product_prompt(
+    product: Product,
+    examples: Sequence[SolvedExample] = (),
+    attributes: Sequence[str] = (),
+) -> str:
+    """The user prompt of a generator: solved examples (if any), then the product text.
+
+    Examples go here, not in the system prompt, because they are retrieved per product; the
+    system prompt stays the category's shared prefix for the engine's cache.
+    """
+    lines = []
+    if examples:
+        lines += [render_examples(examples, attributes), ""]
+    lines.append(f"Product title: {product.title}")
     if product.description:
         lines.append(f"Description: {product.description}")
     return "\n".join(lines)

@@ -7,22 +7,38 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from dissensus.domain.example import SolvedExample
 from dissensus.domain.extraction import Evaluation, Extraction
 from dissensus.domain.learning import Learning
+from dissensus.domain.lexicon import Lexicon
 from dissensus.domain.product import Product
 from dissensus.domain.schema import AttributeSpec
 from dissensus.domain.usage import Usage
 from dissensus.workers.evaluator import Evaluator
 from dissensus.workers.generator import Generator
+from dissensus.workers.lexicon import LexiconWorker
 
-__all__ = ["WorkerOutput", "WorkerTeam"]
+__all__ = ["ProductEvidence", "WorkerOutput", "WorkerTeam"]
+
+
+class ProductEvidence(BaseModel):
+    """What the workers get besides the product: solved examples and the category's lexicon."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    examples: list[SolvedExample] = Field(default_factory=list)
+    """Most similar solved products first (verified catalog and example learnings)."""
+    lexicon: Lexicon | None = None
+    """Known values of the category; ``None``: the lexicon worker does not run."""
+    lexicon_learnings: list[str] = Field(default_factory=list)
+    """Ids of the value learnings in ``lexicon`` (provenance of the lexicon's votes)."""
 
 
 class WorkerOutput(BaseModel):
     """Everything the workers said about one product; consensus decides from it."""
 
     extractions: list[Extraction] = Field(default_factory=list)
-    """One per generator, in team order."""
+    """One per generator (then the lexicon worker's, when it ran), in team order."""
     evaluation: Evaluation | None = None
     """``None`` when the team has no evaluator."""
 
@@ -57,14 +73,22 @@ class WorkerTeam:
         evaluator: The critical evaluator, or ``None`` to decide on generator agreement alone.
     """
 
-    def __init__(self, generators: Sequence[Generator], evaluator: Evaluator | None) -> None:
+    def __init__(
+        self,
+        generators: Sequence[Generator],
+        evaluator: Evaluator | None,
+        *,
+        lexicon: LexiconWorker | None = None,
+    ) -> None:
         if not generators:
             raise ValueError("a worker team needs at least one generator")
-        roles = [g.role for g in generators]
+        roles = [g.role for g in generators] + ([lexicon.role] if lexicon else [])
         if len(set(roles)) != len(roles):
             raise ValueError(f"generator roles must be unique, got {roles}; name them a, b, ...")
         self.generators = list(generators)
         self.evaluator = evaluator
+        self.lexicon = lexicon
+        """Votes with the known values of the category, when the evidence carries a lexicon."""
 
     def __repr__(self) -> str:
         return f"WorkerTeam({self.generators!r}, evaluator={self.evaluator!r})"
@@ -78,11 +102,21 @@ class WorkerTeam:
         product: Product,
         attributes: Sequence[AttributeSpec],
         learnings: Sequence[Learning],
+        evidence: ProductEvidence | None = None,
     ) -> WorkerOutput:
-        """Extract with every generator at once, then evaluate their proposals."""
-        extractions = await asyncio.gather(
-            *(g.extract(product, attributes, learnings) for g in self.generators)
+        """Extract with every generator at once (and the lexicon), then evaluate the proposals."""
+        examples = evidence.examples if evidence is not None else []
+        extractions = list(
+            await asyncio.gather(
+                *(g.extract(product, attributes, learnings, examples) for g in self.generators)
+            )
         )
+        if self.lexicon is not None and evidence is not None and evidence.lexicon is not None:
+            extractions.append(
+                self.lexicon.extract(
+                    product, attributes, evidence.lexicon, learnings=evidence.lexicon_learnings
+                )
+            )
         evaluation = None
         if self.evaluator is not None:
             evaluation = await self.evaluator.evaluate(product, attributes, extractions, learnings)

@@ -1,0 +1,277 @@
+"""The gate a machine-made learning passes before it goes live: checked against verified evidence.
+
+A learning from an unreliable teacher makes a memory worse (ACE online without labels lost 3.4
+points), and the embedded supervisor is a small model. So what the supervisor writes is checked
+against what people verified before any run uses it:
+
+- a ``value`` learning must occur in its own product's text, must not be most of that text (a
+  title is not a brand), must not be a known value of another attribute only, and adding it to
+  the category's lexicon must not make any verified product of its scope come out worse;
+- an ``example`` learning's values must each occur in its text and agree with the verified
+  catalog (a verified product with the same title) and with the lexicon (where the lexicon
+  finds a value for an attribute, the example must say the same);
+- a ``rule`` is replayed on the nearest verified products with and without it (when the caller
+  gives a replay function) and passes only if it makes none of them worse and some better.
+
+What fails, or cannot be checked (no verified products in scope, no replay), stays ``proposed``
+for a person. The gate only ever holds a learning back; it never activates one by itself being
+asked, so no text from a product, a seller or a customer can switch a learning on through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from dissensus.domain import CategoryPath, LearningDraft, Lexicon
+from dissensus.domain.lexicon import value_tokens
+
+__all__ = ["CheckedProduct", "GateVerdict", "LearningGate", "ReplayOutcome"]
+
+MAX_VALUE_SHARE = 0.6
+"""A value covering more of its title's tokens than this is the title, not an attribute value."""
+MAX_VALUE_WORDS = 8
+
+
+class CheckedProduct(Protocol):
+    """A verified product as the gate reads it (the supervisor's ``VerifiedProduct`` fits)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def attributes(self) -> Mapping[str, str | None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GateVerdict:
+    """The gate's answer for one draft, written into the learning's history as the reason."""
+
+    outcome: Literal["passed", "failed", "unchecked"]
+    reason: str
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+    def describe(self) -> str:
+        return f"gate {self.outcome}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOutcome:
+    """Correct slots on the nearest verified products without and with a rule."""
+
+    products: int
+    without: int
+    with_rule: int
+    worse: int
+    """Verified products that scored lower with the rule than without it."""
+
+
+Replay = Callable[[LearningDraft, Sequence[CheckedProduct]], Awaitable[ReplayOutcome]]
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return value_tokens(a) == value_tokens(b)
+
+
+def _contains(text: str, value: str) -> bool:
+    needle, hay = value_tokens(value), value_tokens(text)
+    n = len(needle)
+    return n > 0 and any(hay[i : i + n] == needle for i in range(len(hay) - n + 1))
+
+
+class LearningGate:
+    """Checks drafts against the verified products of their scope.
+
+    Args:
+        verified: Every verified product the run has (the gate picks those in scope).
+        replay: Runs a rule on verified products with and without it; ``None``: rules are
+            never checked, so machine-made rules always wait for a person.
+        replay_products: How many nearest verified products a rule is replayed on.
+    """
+
+    def __init__(
+        self,
+        verified: Sequence[CheckedProduct],
+        *,
+        replay: Replay | None = None,
+        replay_products: int = 3,
+    ) -> None:
+        self._verified = list(verified)
+        self._replay = replay
+        self._replay_products = replay_products
+        self._extra: dict[str, Lexicon] = {}
+
+    def in_scope(self, category: str) -> list[CheckedProduct]:
+        """Verified products of ``category`` or below it."""
+        key = CategoryPath.parse(category).key
+        return [
+            p
+            for p in self._verified
+            if (k := CategoryPath.parse(p.category).key) == key or k.startswith(key + "/")
+        ]
+
+    def lexicon(self, category: str, known: Lexicon | None = None) -> Lexicon:
+        """The verified values of the scope (plus ``known``, the active value learnings)."""
+        lexicon = Lexicon()
+        for product in self.in_scope(category):
+            lexicon.update(dict(product.attributes))
+        if known is not None:
+            for attribute, values in known.entries().items():
+                for value, count in values.items():
+                    lexicon.add(attribute, value, count)
+        return lexicon
+
+    async def check(self, draft: LearningDraft, *, known: Lexicon | None = None) -> GateVerdict:
+        """Check one draft; ``known`` is the category's lexicon of active value learnings."""
+        try:
+            scope = self.in_scope(draft.category)
+        except ValueError:
+            return GateVerdict("failed", f"category {draft.category!r} is not a category path")
+        if draft.kind == "value":
+            return self._check_value(draft, scope, known)
+        if draft.kind == "example":
+            return self._check_example(draft, scope, known)
+        return await self._check_rule(draft, scope)
+
+    # --- values ---------------------------------------------------------------------------
+
+    def _check_value(
+        self, draft: LearningDraft, scope: Sequence[CheckedProduct], known: Lexicon | None
+    ) -> GateVerdict:
+        if len(draft.values) != 1:
+            return GateVerdict("failed", "a value learning holds exactly one attribute's value")
+        ((attribute, value),) = draft.values.items()
+        if value is None or not value.strip():
+            return GateVerdict("failed", f"{attribute}: an absent value is not a known value")
+        words = value_tokens(value)
+        if len(words) > MAX_VALUE_WORDS:
+            return GateVerdict("failed", f"{attribute} = {value!r} is a phrase, not a value")
+        if draft.evidence:
+            if not _contains(draft.evidence, value):
+                return GateVerdict("failed", f"{value!r} does not occur in the product text")
+            title = value_tokens(draft.evidence.splitlines()[0])
+            if len(words) > MAX_VALUE_SHARE * max(len(title), 1):
+                return GateVerdict(
+                    "failed", f"{attribute} = {value!r} is most of the title, not a value of it"
+                )
+        if not scope:
+            return GateVerdict("unchecked", f"no verified products in {draft.category!r}")
+        before = self.lexicon(draft.category, known)
+        others = [a for a in before.attributes_knowing(value) if a != attribute]
+        if others and not before.count(attribute, value):
+            return GateVerdict(
+                "failed", f"{value!r} is a verified {', '.join(others)}, not a {attribute}"
+            )
+        after = self.lexicon(draft.category, known)
+        after.add(attribute, value)
+        worse: list[str] = []
+        matched = 0
+        for product in scope:
+            if not _contains(product.text, value):
+                continue
+            matched += 1
+            names = list(product.attributes)
+            old = before.match(product.text, names)
+            new = after.match(product.text, names)
+            for name in names:
+                truth = product.attributes.get(name)
+                if _same(old.get(name), truth) and not _same(new.get(name), truth):
+                    worse.append(f"{product.title[:60]!r} ({name})")
+                elif (
+                    name == attribute
+                    and new.get(name) is not None
+                    and not _same(new.get(name), truth)
+                ):
+                    worse.append(f"{product.title[:60]!r} ({name} would be {new.get(name)!r})")
+        if worse:
+            return GateVerdict("failed", f"wrong on verified products: {'; '.join(worse[:3])}")
+        return GateVerdict(
+            "passed",
+            f"{attribute} = {value!r}: no verified product of {len(scope)} in scope gets worse "
+            f"({matched} contain it)",
+        )
+
+    # --- examples -------------------------------------------------------------------------
+
+    def _check_example(
+        self, draft: LearningDraft, scope: Sequence[CheckedProduct], known: Lexicon | None
+    ) -> GateVerdict:
+        text = draft.evidence or draft.text
+        present = {a: v for a, v in draft.values.items() if v is not None}
+        if not present:
+            return GateVerdict("failed", "an example with no values teaches nothing")
+        for attribute, value in present.items():
+            if not _contains(text, value):
+                return GateVerdict("failed", f"{attribute} = {value!r} is not in the text")
+        for product in scope:
+            if value_tokens(product.title) == value_tokens(draft.text):
+                for attribute, value in draft.values.items():
+                    if attribute in product.attributes and not _same(
+                        value, product.attributes[attribute]
+                    ):
+                        return GateVerdict(
+                            "failed",
+                            f"the verified catalog has {attribute} = "
+                            f"{product.attributes[attribute]!r} for this title",
+                        )
+        lexicon = self.lexicon(draft.category, known)
+        if not len(lexicon):
+            return GateVerdict("unchecked", f"no known values in {draft.category!r} to check")
+        found = lexicon.match(text, list(draft.values))
+        for attribute, seen in found.items():
+            value = draft.values.get(attribute)
+            if not _same(value, seen):
+                return GateVerdict(
+                    "failed",
+                    f"the lexicon reads {attribute} = {seen!r} in this text, the example says "
+                    f"{value!r}",
+                )
+        for attribute, value in present.items():
+            others = [a for a in lexicon.attributes_knowing(value) if a != attribute]
+            if others and not lexicon.count(attribute, value):
+                return GateVerdict(
+                    "failed", f"{value!r} is a known {', '.join(others)}, not a {attribute}"
+                )
+        return GateVerdict(
+            "passed", f"{len(present)} values in the text, consistent with the lexicon"
+        )
+
+    # --- rules ----------------------------------------------------------------------------
+
+    async def _check_rule(
+        self, draft: LearningDraft, scope: Sequence[CheckedProduct]
+    ) -> GateVerdict:
+        if self._replay is None:
+            return GateVerdict("unchecked", "rules are not replayed in this run; a person decides")
+        if not scope:
+            return GateVerdict("unchecked", f"no verified products in {draft.category!r}")
+        nearest = _nearest(draft, scope, self._replay_products)
+        outcome = await self._replay(draft, nearest)
+        if outcome.worse or outcome.with_rule <= outcome.without:
+            return GateVerdict(
+                "failed",
+                f"replayed on {outcome.products} verified products: {outcome.without} correct "
+                f"slots without, {outcome.with_rule} with, {outcome.worse} products worse",
+            )
+        return GateVerdict(
+            "passed",
+            f"replayed on {outcome.products} verified products: {outcome.without} → "
+            f"{outcome.with_rule} correct slots, none worse",
+        )
+
+
+def _nearest(
+    draft: LearningDraft, scope: Sequence[CheckedProduct], limit: int
+) -> list[CheckedProduct]:
+    query = set(value_tokens(" ".join([draft.evidence or draft.text, draft.example])))
+    ranked = sorted(scope, key=lambda p: (-len(query & set(value_tokens(p.text))), p.title))
+    return ranked[:limit]
