@@ -12,10 +12,12 @@ def test_the_example_config_loads_with_the_values_it_shows() -> None:
     assert [(g.model, g.style) for g in settings.generators] == [
         ("local:gemma3-270m", "direct"),
         ("local:gemma3-270m", "evidence"),
-        ("local:smollm2-135m", "direct"),
     ]
-    assert settings.consensus.quorum == 2
-    assert settings.memory_manager_model() == "local:gemma3-270m"
+    assert settings.lexicon_worker and settings.examples_per_product == 3
+    assert settings.evaluator is None
+    assert settings.consensus.quorum is None
+    assert settings.learning_kinds == ["value", "example", "rule"] and settings.learning_gate
+    assert settings.memory_manager_model() == "local:qwen2.5-coder-1.5b"
     assert settings.database_url is None
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from dissensus.domain import LearningKind
 from dissensus.errors import ConfigError
 from dissensus.knowledge.deployment import DeploymentMode, DeploymentPolicy
 
@@ -179,6 +180,15 @@ class Settings(BaseModel):
     confirmations: int = Field(default=0, ge=0)
     """deploy-and-learn only: later cases that must draft a learning again (a duplicate or a
     merge) before it goes active; 0 makes it active at once."""
+    learning_kinds: list[LearningKind] = Field(default_factory=lambda: ["value", "example", "rule"])
+    """Which learnings a resolved case writes: ``value`` (known values for the lexicon),
+    ``example`` (the solved product, a demonstration), ``rule`` (prose, when the supervisor's
+    lesson says something)."""
+    learning_gate: bool = True
+    """Check each machine-made learning against the verified catalog before it goes live (see
+    ``dissensus.knowledge.gate``); what fails or cannot be checked stays ``proposed``. Off, a
+    deploy-and-learn run activates what the supervisor writes unchecked: only for a supervisor
+    you trust as much as a person."""
     use_knowledge: bool = True
     """Put retrieved learnings into worker prompts."""
     learning_budget_tokens: int = 400

@@ -84,14 +84,16 @@ def _outputs(out: Path) -> dict[str, Any]:
     }
 
 
+_TIMES = {"wall_seconds", "model_seconds_per_product", "model_seconds_per_product_by_role"}
+
+
 def _pipeline_numbers(results: BenchResults) -> dict[str, Any]:
-    """Everything in the results that the pipeline produced (not the scores)."""
+    """Everything in the results that the pipeline produced (not the scores, not the times)."""
     return {
-        "stream": results.stream.model_dump(exclude={"wall_seconds"}) if results.stream else None,
-        "windows": [w.model_dump(exclude={"wall_seconds"}) for w in results.windows],
+        "stream": results.stream.model_dump(exclude=_TIMES) if results.stream else None,
+        "windows": [w.model_dump(exclude=_TIMES) for w in results.windows],
         "checkpoints": [
-            (c.after, c.learnings, c.stats.model_dump(exclude={"wall_seconds"}))
-            for c in results.checkpoints
+            (c.after, c.learnings, c.stats.model_dump(exclude=_TIMES)) for c in results.checkpoints
         ],
         "schema": results.schema_attributes,
     }

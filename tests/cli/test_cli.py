@@ -134,6 +134,8 @@ def learn(home: Path, tmp_path: Path) -> str:
         generators=[GeneratorConfig(model="scripted:a"), GeneratorConfig(model="scripted:b")],
         evaluator=None,
         supervisor="scripted:supervisor",
+        learning_kinds=["rule"],
+        learning_gate=False,
     )
 
     async def go() -> None:
@@ -209,14 +211,17 @@ def test_run_writes_one_line_per_record_and_prints_the_summary(
     }
     out = flat(result.stdout)
     assert "run cli-run: 3 products, 1 errors," in out
+    # The lexicon worker reads "Paring" in k2's title where the echo generators say "Chef":
+    # a real disagreement, so the supervisor is called once.
     assert (
-        "consensus rate 100% of 6 attributes; disagreement rate 0% of products; "
-        "supervisor calls 0; learnings added 0"
+        "consensus rate 83% of 6 attributes; disagreement rate 33% of products; "
+        "supervisor calls 1; learnings added 1"
     ) in out
-    # Two generators and the evaluator per product.
-    assert "statuses: consensus 6; model requests 9, tokens" in out
+    # Two generators and the evaluator per product, and one supervisor call; the lexicon
+    # worker makes no request.
+    assert "statuses: consensus 5, needs_review 1; model requests 10, tokens" in out
     assert "Disagreement by category" in out
-    assert "│ Home > Knives │ 2 │ 0 │ 0% │ 0/4 │" in out
+    assert "│ Home > Knives │ 2 │ 1 │ 50% │ 1/4 │" in out
     assert "│ Home > Pans │ 1 │ 0 │ 0% │ 0/2 │" in out
     assert out.endswith(f"output: {files['out']}")
     assert flat(result.stderr).startswith(f"run cli-run: {files['catalog']} -> {files['out']}")
@@ -226,7 +231,7 @@ def test_run_writes_one_line_per_record_and_prints_the_summary(
     assert again.exit_code == 0, again.stderr
     # The whole run is reported again, and no model was asked anything new.
     assert "run cli-run (resumed): 3 products, 1 errors," in flat(again.stdout)
-    assert "model requests 9," in flat(again.stdout)
+    assert "model requests 10," in flat(again.stdout)
     assert "enriching" not in again.stderr
 
 

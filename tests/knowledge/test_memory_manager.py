@@ -184,18 +184,41 @@ async def test_model_descends_into_an_existing_child(kb: KnowledgeBase) -> None:
     assert placement.node == "/shoes/sneakers"
 
 
-async def test_model_creates_a_branch_named_by_the_draft(kb: KnowledgeBase) -> None:
+async def test_model_creates_the_next_branch_of_the_drafts_category(kb: KnowledgeBase) -> None:
     kb.ensure_path(path("Shoes"))
     kb.add(node_key="/shoes", text="Leather colors: tan is brown.", attributes=["color"], actor="t")
     text = "On running shoes, reflective trims are not a color."
     llm = queued({"op": "create_branch", "target": "Running", "reason": "running-specific"})
-    placement = await MemoryManager(kb, llm).place(draft(text, category="Shoes"), source="r1:p1")
+    placement = await MemoryManager(kb, llm).place(
+        draft(text, category="Shoes > Running"), source="r1:p1"
+    )
     assert steps(placement)[1:] == [
         ("/shoes", "create_branch", "/shoes/running", "model"),
         ("/shoes/running", "add", None, "rule"),
     ]
     assert kb.node("/shoes/running").name == "Running"
     assert [e.op for e in kb.history()][-2:] == ["create_node", "add"]
+
+
+async def test_a_branch_the_model_names_itself_is_refused_even_if_the_draft_mentions_it(
+    kb: KnowledgeBase,
+) -> None:
+    # A small model copied its prompt's placeholder into the tree ("the name of an existing
+    # child"); only the draft's own category path may name a node.
+    kb.ensure_path(path("Shoes"))
+    kb.add(node_key="/shoes", text="Leather colors: tan is brown.", attributes=["color"], actor="t")
+    for target in ("Running", "the name of an existing child"):
+        text = f"On running shoes, reflective trims are not a color ({target})."
+        llm = queued({"op": "create_branch", "target": target})
+        placement = await MemoryManager(kb, llm).place(
+            draft(text, category="Shoes"), source="r1:p1"
+        )
+        assert (
+            placement.fallback
+            == f"branch {target!r} under /shoes is not the next category of 'Shoes'"
+        )
+        assert placement.node == "/shoes"
+    assert [n.key for n in kb.tree()] == ["/", "/shoes"]
 
 
 async def test_invalid_target_falls_back_to_the_drafts_own_category(kb: KnowledgeBase) -> None:
@@ -270,8 +293,7 @@ async def test_branch_off_the_category_path_not_named_by_the_draft_falls_back(
     llm = queued({"op": "create_branch", "target": "Footwear"})
     placement = await MemoryManager(kb, llm).place(draft(), source="r1:p1")
     assert placement.fallback == (
-        "branch 'Footwear' under / is neither on the category path 'Shoes > Sneakers' "
-        "nor named in the draft"
+        "branch 'Footwear' under / is not the next category of 'Shoes > Sneakers'"
     )
     assert "/footwear" not in {n.key for n in kb.tree()}
 

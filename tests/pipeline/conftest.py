@@ -81,10 +81,10 @@ def read_output(path: Path) -> list[dict[str, Any]]:
 
 
 def title_of(request: ScriptedRequest) -> str:
-    """The product title from a worker's user prompt (``Product title: ...``)."""
-    first = request.prompt.splitlines()[0]
-    assert first.startswith("Product title: "), request.prompt
-    return first.removeprefix("Product title: ")
+    """The product title from a worker's user prompt (``Product title: ...``, after examples)."""
+    line = next((x for x in request.prompt.splitlines() if x.startswith("Product title: ")), None)
+    assert line is not None, request.prompt
+    return line.removeprefix("Product title: ")
 
 
 Answers = dict[str, str]
@@ -169,8 +169,16 @@ class Supervisor:
 
 
 def settings(**overrides: Any) -> Settings:
-    """Two scripted generators (two styles), no evaluator, the scripted supervisor."""
+    """Two scripted generators (two styles), no evaluator, the scripted supervisor.
+
+    These tests are about the run's mechanics (batching, resume, placement, deployment modes),
+    so the supervisor's learnings are its rules only and go through no gate; the learning as
+    data (values, examples, the gate, the lexicon worker) has its own tests.
+    """
     values: dict[str, Any] = {
+        "learning_kinds": ["rule"],
+        "learning_gate": False,
+        "lexicon_worker": False,
         "generators": [
             GeneratorConfig(model="scripted:gen-a", style="direct"),
             GeneratorConfig(model="scripted:gen-b", style="evidence"),

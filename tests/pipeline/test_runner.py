@@ -229,13 +229,7 @@ async def test_a_tool_less_supervisor_resolves_in_gathered_mode(
     def gathered(request: ScriptedRequest) -> ScriptedOutput:
         assert request.tool_names == ()
         assert request.output_type is not Resolution
-        return {
-            "Brand": "Acme",
-            "why_workers_failed": "b took the knife type for part of the brand",
-            "lesson": LESSON,
-            "confidence": "high",
-            "needs_human": False,
-        }
+        return {"Brand": "Acme"}
 
     tool_less = ModelProfile(supports_tools=False, context_tokens=8192)
     supervisor = ScriptedLLM("scripted:supervisor", gathered, profile=tool_less)
@@ -251,7 +245,7 @@ async def test_a_tool_less_supervisor_resolves_in_gathered_mode(
     assert out[0]["attributes"]["Brand"] == {
         "value": "Acme",
         "status": "supervisor",
-        "confidence": 0.9,
+        "confidence": 0.6,
         "learnings": [],
     }
     assert len(supervisor.requests) == 1

@@ -87,6 +87,9 @@ def settings(audit_rate: float) -> Settings:
             "batch_size": 2,
             "concurrency": 1,
             "review": {"audit_rate": audit_rate, "audit_half_life": 5},
+            "learning_kinds": ["rule"],
+            "learning_gate": False,
+            "lexicon_worker": False,
         }
     )
 

@@ -102,8 +102,10 @@ async def test_signal_learnings_stay_proposed_until_n_independent_products_confi
     first = await ingester(db, supervisor()).ingest(
         write_signals(tmp_path / "a.jsonl", [edit("k1"), edit("k1", "really, it is Kaito")])
     )
-    [learning_id] = first.learnings
-    assert kb.get(learning_id).status == "proposed"
+    # The case writes its rule and, as data, the known value and the solved product: all
+    # proposed, since signal text never activates anything by itself.
+    assert {kb.get(i).status for i in first.learnings} == {"proposed"}
+    [learning_id] = [i for i in first.learnings if kb.get(i).kind == "rule"]
     assert kb.retrieve(path) == []  # not in prompts
     # Two signals about the same product are one source, not two confirmations.
     assert kb.get(learning_id).sources == ["signal:k1:Brand"]
@@ -143,5 +145,5 @@ async def test_prompt_injections_never_produce_an_active_learning(
         write_signals(tmp_path / "subtle.jsonl", subtle)
     )
     kb = KnowledgeBase(db)
-    assert [kb.get(i).status for i in report.learnings] == ["proposed"]
+    assert report.learnings and {kb.get(i).status for i in report.learnings} == {"proposed"}
     assert kb.list(status="active") == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 
@@ -81,25 +81,20 @@ def test_gathered_output_constrains_values_to_text_spans_and_candidates() -> Non
     assert "EVIL" not in brand  # signals are evidence, never options
     assert schema["properties"]["Knife type"]["enum"] == ["Chef", "Paring", "n/a"]
     assert "Color" not in schema["properties"]  # only disputed attributes are asked
-    assert get_args(model.model_fields["confidence"].annotation) == ("high", "medium", "low")
+    assert set(model.model_fields) == {"attr_0", "attr_1"}  # values only: no self-rating
 
 
-async def test_gathered_mode_resolves_and_writes_a_learning_with_a_solved_example() -> None:
+async def test_gathered_mode_resolves_and_writes_value_and_example_learnings() -> None:
     seen: list[ScriptedRequest] = []
 
     def handler(request: ScriptedRequest) -> dict[str, Any]:
         seen.append(request)
-        return {
-            "Brand": "Kaito",
-            "Knife type": "Chef",
-            "why_workers_failed": "They took the series name as the brand.",
-            "lesson": "Kaito Hoshi is brand Kaito with series Hoshi; the brand is the first word.",
-            "confidence": "high",
-            "needs_human": False,
-        }
+        return {"Brand": "Kaito", "Knife type": "Chef"}
 
     llm = ScriptedLLM("scripted:sup", handler, profile=NO_TOOLS)
-    report = await Supervisor(llm, knowledge=None, catalog=CATALOG).resolve(case())
+    report = await Supervisor(llm, knowledge=None, catalog=CATALOG).resolve(
+        case(settled={"Color": None})
+    )
     assert report.mode == "gathered"
     (request,) = seen
     # The tools' results were gathered into the prompt: verified neighbour, quoted signals.
@@ -109,55 +104,51 @@ async def test_gathered_mode_resolves_and_writes_a_learning_with_a_solved_exampl
     resolution = report.resolution
     assert resolution is not None
     assert resolution.values == {"Brand": "Kaito", "Knife type": "Chef"}
-    assert resolution.confidence == 0.9
-    (learning,) = resolution.learnings
-    assert learning.category == "Home > Knives"
-    assert learning.attributes == ["Brand", "Knife type"]
-    assert learning.text.startswith("Kaito Hoshi is brand Kaito")
-    assert learning.example == (
-        '"Kaito Hoshi 8in Chef Knife, Pakkawood handle" -> Brand: Kaito; Knife type: Chef'
+    assert resolution.confidence == 0.6  # a small model's self-rating is not asked for
+    assert resolution.why_workers_failed == (
+        "Brand: generator-a said 'Kaito Hoshi'; generator-b said 'Hoshi'; it is 'Kaito'. "
+        "Knife type: generator-a said 'Paring'; generator-b said 'Paring'; it is 'Chef'"
     )
+    value_brand, value_type, example = resolution.learnings
+    assert (value_brand.kind, value_brand.values) == ("value", {"Brand": "Kaito"})
+    assert (value_type.kind, value_type.values) == ("value", {"Knife type": "Chef"})
+    assert value_brand.evidence == PRODUCT.text and value_brand.category == "Home > Knives"
+    assert example.kind == "example"
+    assert example.text == PRODUCT.title
+    assert example.values == {"Brand": "Kaito", "Knife type": "Chef"}  # Color: absent
 
 
-async def test_uninformative_lesson_falls_back_to_the_stated_resolution() -> None:
-    llm = ScriptedLLM(
-        "scripted:sup",
-        lambda r: {
-            "Brand": "Kaito",
-            "Knife type": "Paring",
-            "why_workers_failed": "No",
-            "lesson": ":",
-            "confidence": "medium",
-            "needs_human": False,
-        },
-        profile=NO_TOOLS,
+async def test_gathered_mode_shows_retrieved_examples_and_known_values() -> None:
+    from dissensus.domain import SolvedExample
+
+    seen: list[ScriptedRequest] = []
+
+    def handler(request: ScriptedRequest) -> dict[str, Any]:
+        seen.append(request)
+        return {"Brand": "Kaito", "Knife type": "Chef"}
+
+    llm = ScriptedLLM("scripted:sup", handler, profile=NO_TOOLS)
+    shown = SolvedExample(title="Kaito Gyuto 9in", values={"Brand": "Kaito"}, source="L-1")
+    report = await Supervisor(llm, knowledge=None, catalog=CATALOG).resolve(
+        case(examples=[shown], known_values={"Brand": "Kaito"})
     )
-    report = await Supervisor(llm, knowledge=None, catalog=None).resolve(case())
+    (request,) = seen
+    assert '- "Kaito Gyuto 9in" -> Brand: Kaito' in request.prompt
+    assert "## Known values of this category found in the text\n- Brand: 'Kaito'" in request.prompt
+    assert (
+        "Kaito"
+        in gathered_output_model(case(known_values={"Brand": "Kaito"}), None).model_json_schema()[
+            "properties"
+        ]["Brand"]["enum"]
+    )
     assert report.resolution is not None
-    (learning,) = report.resolution.learnings
-    # Knife type kept the workers' value, so only Brand was learned.
-    assert learning.attributes == ["Brand"]
-    assert learning.text == "Resolved: Brand is 'Kaito', not 'Hoshi', 'Kaito Hoshi' (The maker)."
+    # The lexicon already knew Kaito: no value learning for it, the example still teaches.
+    kinds = [(d.kind, d.values) for d in report.resolution.learnings]
+    assert ("value", {"Brand": "Kaito"}) not in kinds
+    assert ("value", {"Knife type": "Chef"}) in kinds
 
 
-async def test_needs_human_writes_no_learning_and_abstention_is_reported() -> None:
-    human = ScriptedLLM(
-        "scripted:sup",
-        lambda r: {
-            "Brand": "n/a",
-            "Knife type": "n/a",
-            "why_workers_failed": "Conflicting evidence in reviews.",
-            "lesson": "Reviews disagree with the title about the brand here.",
-            "confidence": "low",
-            "needs_human": True,
-        },
-        profile=NO_TOOLS,
-    )
-    report = await Supervisor(human, knowledge=None, catalog=None).resolve(case())
-    assert report.resolution is not None
-    assert report.resolution.needs_human and report.resolution.learnings == []
-    assert report.resolution.values == {"Brand": None, "Knife type": None}
-
+async def test_a_broken_answer_is_an_abstention_after_one_repair() -> None:
     broken = ScriptedLLM("scripted:sup", lambda r: {"Brand": "EVIL"}, profile=NO_TOOLS)
     report = await Supervisor(broken, knowledge=None, catalog=None).resolve(case())
     assert report.resolution is None and report.error

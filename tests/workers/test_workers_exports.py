@@ -13,6 +13,11 @@ ROOM = Path(workers.__file__).parent
 def test_exported_members() -> None:
     assert workers.__all__ == sorted(workers.__all__, key=lambda n: (not n.isupper(), n))
     assert set(workers.__all__) == {
+        "EXAMPLES_HEADING",
+        "LEXICON_MODEL",
+        "LexiconWorker",
+        "ProductEvidence",
+        "render_examples",
         "LEARNINGS_HEADING",
         "NA",
         "Evaluator",

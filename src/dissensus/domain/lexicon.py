@@ -68,6 +68,10 @@ class Lexicon:
         for attribute, value in values.items():
             self.add(attribute, value, count)
 
+    def knows(self, attribute: str) -> bool:
+        """Whether any value of ``attribute`` is known."""
+        return bool(self._counts.get(attribute))
+
     def count(self, attribute: str, value: str) -> int:
         """How often ``value`` was confirmed for ``attribute`` (0: unknown)."""
         return self._counts.get(attribute, {}).get(value_tokens(value), 0)

@@ -112,7 +112,11 @@ class Runner:
         )
         knowledge = self.kb if s.use_knowledge else None
         supervisor = Supervisor(self.open_model(s.supervisor), knowledge=knowledge, catalog=catalog)
-        gate = LearningGate(catalog.products if catalog is not None else [])
+        gate = (
+            LearningGate(catalog.products if catalog is not None else [])
+            if s.learning_gate
+            else None
+        )
         deployment = s.deployment()
         manager = (
             MemoryManager(
@@ -136,6 +140,7 @@ class Runner:
             review_confidence=s.review_confidence,
             review=ReviewPolicy.from_settings(s),
             maturity=ReviewQueue(self.db).maturity_for(run_id),
+            learning_kinds=s.learning_kinds,
         )
 
     async def run(self, request: RunRequest) -> RunSummary:

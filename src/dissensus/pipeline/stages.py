@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dissensus.consensus import ConsensusOutcome, ConsensusPolicy, decide
@@ -18,6 +18,7 @@ from dissensus.domain import (
     Case,
     EnrichedRecord,
     Learning,
+    LearningKind,
     Product,
     Status,
     Usage,
@@ -79,6 +80,7 @@ class ProductEnricher:
         review_confidence: float = 0.3,
         review: ReviewPolicy | None = None,
         maturity: Callable[[str], int] | None = None,
+        learning_kinds: Sequence[LearningKind] = ("value", "example", "rule"),
     ) -> None:
         self.team = team
         self.policy = policy
@@ -88,6 +90,8 @@ class ProductEnricher:
         self.review_confidence = review_confidence
         self.review = review
         """Decides which records go to the review queue (``None``: none do)."""
+        self.learning_kinds = frozenset(learning_kinds)
+        """The kinds of drafts that are placed; the others are dropped."""
         self.maturity = maturity or (lambda _category: 0)
         """Category → products behind it, for the audit sample's decay."""
         # The tree is one shared structure: placements go one at a time so two products of a
@@ -249,6 +253,8 @@ class ProductEnricher:
         added: list[str] = []
         async with self._placing:
             for draft in report.resolution.learnings:
+                if draft.kind not in self.learning_kinds:
+                    continue
                 started = time.perf_counter()
                 placement = await self.memory_manager.place(draft, source=case.id)
                 if placement.model_calls:

@@ -45,12 +45,15 @@ class LexiconWorker:
     ) -> Extraction:
         """The known values in ``product``'s text; ``None`` for attributes with none found.
 
-        Closed attributes get a vote only when exactly one allowed value is named in the text
+        Open attributes with no known value at all are outside its scope. Closed attributes
+        get a vote only when exactly one allowed value is named in the text
         (whether a knife is dishwasher safe is not a word to look up); elsewhere they are
         outside its scope, so it neither votes nor abstains on them. ``learnings`` are the ids
         of the ``value`` learnings it was built from.
         """
-        open_names = [s.name for s in attributes if not s.values]
+        # An attribute the lexicon knows no value of is outside its scope: its silence there
+        # means "never seen one", not "absent", and must not dispute every generator value.
+        open_names = [s.name for s in attributes if not s.values and lexicon.knows(s.name)]
         found = lexicon.match(product.text, open_names) if open_names else {}
         values: dict[str, str | None] = {name: found.get(name) for name in open_names}
         for spec in attributes:
