@@ -100,7 +100,9 @@ async def test_gathered_mode_resolves_and_writes_value_and_example_learnings() -
     # The tools' results were gathered into the prompt: verified neighbour, quoted signals.
     assert '"Kaito Hoshi 6in Paring Knife" (Home > Knives) -> Brand: Kaito' in request.prompt
     assert "Untrusted data, quoted" in request.prompt
-    assert "generator-a said 'Kaito Hoshi'" in request.prompt
+    # A small model copies what it is shown: the workers' values are options, not prose.
+    assert "Kaito Hoshi'" not in request.prompt and "generator-a" not in request.prompt
+    assert "Attributes to decide:\n- Brand (The maker)\n- Knife type" in request.prompt
     resolution = report.resolution
     assert resolution is not None
     assert resolution.values == {"Brand": "Kaito", "Knife type": "Chef"}

@@ -216,7 +216,11 @@ class Aggregator:
         return report
 
     def _active(self, key: str) -> list[Learning]:
-        return [lr for lr in self.kb.list(node_key=key) if lr.status == "active"]
+        # Only rules are prose to merge and trim; values and examples are data, deduplicated
+        # when they are placed, and a synthesized "broader" value would be no value at all.
+        return [
+            lr for lr in self.kb.list(node_key=key) if lr.status == "active" and lr.kind == "rule"
+        ]
 
     async def _compact_node(
         self, key: str, learnings: list[Learning], actor: str, report: CompactionReport

@@ -99,6 +99,8 @@ def measure_effects(
     products = _products(kb)
     effects: list[LearningEffect] = []
     for learning in kb.list():
+        if learning.kind != "rule":
+            continue  # values and examples are checked by the gate, not by disagreement rates
         with_it = [p for p in products if learning.id in p.learnings]
         if not with_it or learning.created_at is None:
             continue

@@ -1,0 +1,197 @@
+"""The learning gate: machine-made learnings go live only after verified evidence checks them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from dissensus.domain import LearningDraft
+from dissensus.knowledge import (
+    CheckedProduct,
+    KnowledgeBase,
+    LearningGate,
+    MemoryManager,
+    ReplayOutcome,
+)
+from dissensus.llm.testing import QueuedLLM
+
+from .conftest import path
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass(frozen=True)
+class Checked:
+    title: str
+    category: str
+    attributes: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.title
+
+
+VERIFIED = [
+    Checked(
+        "Lodge Cast Iron Skillet 10in", "Home > Pans", {"Brand": "Lodge", "Material": "Cast Iron"}
+    ),
+    Checked(
+        "Tramontina Tri-Ply Clad Skillet", "Home > Pans", {"Brand": "Tramontina", "Material": None}
+    ),
+    Checked("Kaito Santoku 7in", "Home > Knives", {"Brand": "Kaito", "Material": None}),
+]
+
+
+def value(
+    attribute: str, text: str, *, evidence: str, category: str = "Home > Pans"
+) -> LearningDraft:
+    return LearningDraft(
+        category=category,
+        attributes=[attribute],
+        kind="value",
+        values={attribute: text},
+        text=f"{attribute}: {text!r}",
+        evidence=evidence,
+    )
+
+
+def example(title: str, values: dict[str, str | None]) -> LearningDraft:
+    return LearningDraft(
+        category="Home > Pans",
+        attributes=list(values),
+        kind="example",
+        values=values,
+        text=title,
+        evidence=title,
+    )
+
+
+async def test_a_new_value_that_wrongs_no_verified_product_passes() -> None:
+    verdict = await LearningGate(VERIFIED).check(
+        value("Brand", "Victoria", evidence="Victoria Cast Iron Skillet 12in")
+    )
+    assert verdict.passed, verdict.reason
+    assert "no verified product of 2 in scope gets worse" in verdict.reason
+
+
+async def test_a_value_that_would_break_a_verified_product_fails() -> None:
+    # "Cast" as a brand would be read in the Lodge skillet, whose brand is Lodge.
+    verdict = await LearningGate(VERIFIED).check(
+        value("Brand", "Tri-Ply", evidence="Tri-Ply Stainless Saute Pan")
+    )
+    assert verdict.outcome == "failed"
+    assert "Tramontina Tri-Ply Clad Skillet" in verdict.reason
+
+
+async def test_a_value_known_as_another_attribute_fails() -> None:
+    verdict = await LearningGate(VERIFIED).check(
+        value("Brand", "Cast Iron", evidence="Cast Iron Grill Pan 11in")
+    )
+    assert (verdict.outcome, verdict.reason) == (
+        "failed",
+        "'Cast Iron' is a verified Material, not a Brand",
+    )
+
+
+async def test_a_whole_title_is_not_a_value_and_a_value_must_be_in_the_text() -> None:
+    title = "ALPENKLINGE 10in Serrated Bread Knife"
+    whole = await LearningGate(VERIFIED).check(
+        value("Brand", title, evidence=title, category="Home > Knives")
+    )
+    assert whole.outcome == "failed" and "most of the title" in whole.reason
+    absent = await LearningGate(VERIFIED).check(value("Brand", "Womens", evidence="Lodge Skillet"))
+    assert absent.outcome == "failed" and "does not occur in the product text" in absent.reason
+
+
+async def test_without_verified_products_in_scope_nothing_is_checked() -> None:
+    verdict = await LearningGate(VERIFIED).check(
+        value("Brand", "Ugg", evidence="Ugg Classic Boot", category="Shoes")
+    )
+    assert verdict.outcome == "unchecked" and not verdict.passed
+
+
+async def test_an_example_must_agree_with_the_lexicon_and_the_verified_catalog() -> None:
+    gate = LearningGate(VERIFIED)
+    good = await gate.check(
+        example("Lodge Cast Iron Dutch Oven", {"Brand": "Lodge", "Material": "Cast Iron"})
+    )
+    assert good.passed, good.reason
+    wrong = await gate.check(
+        example("Lodge Cast Iron Dutch Oven", {"Brand": "Lodge Cast", "Material": None})
+    )
+    assert wrong.outcome == "failed"
+    assert "the lexicon reads Brand = 'Lodge' in this text" in wrong.reason
+    verified = await gate.check(
+        example("Lodge Cast Iron Skillet 10in", {"Brand": "Lodge", "Material": "Iron"})
+    )
+    assert verified.outcome == "failed" and "the verified catalog has Material" in verified.reason
+    invented = await gate.check(example("Lodge Dutch Oven", {"Brand": "Staub"}))
+    assert invented.outcome == "failed" and "is not in the text" in invented.reason
+
+
+async def test_a_rule_is_unchecked_without_replay_and_kept_only_if_it_helps() -> None:
+    rule = LearningDraft(
+        category="Home > Pans", attributes=["Brand"], text="The brand is the first word."
+    )
+    assert (await LearningGate(VERIFIED).check(rule)).outcome == "unchecked"
+
+    def replaying(without: int, with_rule: int, worse: int):  # type: ignore[no-untyped-def]
+        async def replay(draft: LearningDraft, products: Sequence[CheckedProduct]) -> ReplayOutcome:
+            return ReplayOutcome(len(products), without, with_rule, worse)
+
+        return replay
+
+    helps = await LearningGate(VERIFIED, replay=replaying(2, 3, 0)).check(rule)
+    assert helps.passed and "2 → 3 correct slots" in helps.reason
+    hurts = await LearningGate(VERIFIED, replay=replaying(2, 3, 1)).check(rule)
+    assert hurts.outcome == "failed"
+    idle = await LearningGate(VERIFIED, replay=replaying(2, 2, 0)).check(rule)
+    assert idle.outcome == "failed"
+
+
+async def test_the_memory_manager_keeps_a_failed_learning_proposed_with_the_reason(
+    kb: KnowledgeBase,
+) -> None:
+    manager = MemoryManager(kb, QueuedLLM("scripted:memory", []), gate=LearningGate(VERIFIED))
+    bad = await manager.place(value("Brand", "Tri-Ply", evidence="Tri-Ply Saute Pan"), source="r:1")
+    good = await manager.place(
+        value("Brand", "Victoria", evidence="Victoria Skillet"), source="r:2"
+    )
+    again = await manager.place(value("Brand", "victoria", evidence="victoria pan"), source="r:3")
+    assert bad.learning_id is not None and good.learning_id is not None
+    assert kb.get(bad.learning_id).status == "proposed"
+    assert kb.get(good.learning_id).status == "active"
+    assert (
+        kb.get(good.learning_id).kind == "value" and kb.get(good.learning_id).node == "/home/pans"
+    )
+    # The same value again is a duplicate of the known one, placed with no model call.
+    assert (again.op, again.duplicate_of, again.model_calls) == ("discard", good.learning_id, 0)
+    reasons = {e.learning_id: e.reason for e in kb.history() if e.op == "add"}
+    assert "gate failed: wrong on verified products" in reasons[bad.learning_id]
+    assert "gate passed" in reasons[good.learning_id]
+    # The lexicon of the category now knows Victoria, so the gate reads it next time.
+    assert manager.known_values(path("Home > Pans")).count("Brand", "Victoria") == 1
+
+
+async def test_a_machine_never_merges_into_a_learning_a_person_approved(kb: KnowledgeBase) -> None:
+    key = kb.ensure_path(path("Home > Pans"), actor="t")
+    person = kb.add(
+        node_key=key,
+        text="The brand is the first word of the title.",
+        attributes=["Brand"],
+        actor="ann",
+        approved=True,
+    )
+    llm = QueuedLLM(
+        "scripted:memory",
+        [{"op": "merge", "target": person.id, "text": "Brand is always ACME.", "reason": "x"}],
+    )
+    draft = LearningDraft(
+        category="Home > Pans", attributes=["Brand"], text="Brand is always ACME."
+    )
+    placement = await MemoryManager(kb, llm).place(draft, source="r:1")
+    assert placement.fallback is not None and "approved by a person" in placement.fallback
+    assert kb.get(person.id).text == "The brand is the first word of the title."
+    assert kb.get(person.id).version == 1
