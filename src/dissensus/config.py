@@ -57,6 +57,10 @@ class ConsensusSettings(BaseModel):
 
     quorum: int | None = None
     """How many generators must agree (default: all of them)."""
+    min_voters: int = Field(default=2, ge=1)
+    """Fewest workers voting on an attribute for their agreement to count (see
+    ``ConsensusPolicy.min_voters``). 2 by default: the embedded team is one generator and the
+    lexicon worker, and a value only the generator saw is a case for the supervisor."""
     evaluator_veto: bool = True
     """An evaluator ``wrong``/``missing`` verdict sends the attribute to the supervisor."""
     veto_needs_alternative: bool = True

@@ -22,10 +22,13 @@ __all__ = [
     "decide",
 ]
 
-DecisionReason = Literal["agreement", "disagreement", "rejected", "ambiguous", "abstained"]
+DecisionReason = Literal[
+    "agreement", "disagreement", "unconfirmed", "rejected", "ambiguous", "abstained"
+]
 """Why an attribute ended as it did: settled by ``agreement``; or sent up because generators
 gave different values (or agreed on absence under a policy that does not trust it), the evaluator
-said ``wrong``/``missing`` (``rejected``) or ``ambiguous``, or a worker ``abstained``."""
+said ``wrong``/``missing`` (``rejected``) or ``ambiguous``, a worker ``abstained``, or fewer
+workers than the policy's ``min_voters`` had an opinion on it (``unconfirmed``)."""
 
 _EVALUATOR_FACTOR: dict[VerdictKind | None, float] = {
     "ok": 1.0,
@@ -159,6 +162,8 @@ def _decide_one(
     reason: DecisionReason
     if abstained and policy.abstention_escalates:
         reason = "abstained"
+    elif len(votes) < policy.min_voters:
+        reason = "unconfirmed"
     elif evaluator_out and policy.evaluator_abstention_escalates:
         reason = "abstained"
     elif not reached:

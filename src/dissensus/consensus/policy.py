@@ -22,6 +22,13 @@ class ConsensusPolicy(BaseModel):
     Abstained generators count towards "all" but cannot vote, so with the default an abstention
     always leaves the attribute unsettled. A quorum larger than the team is never reached.
     """
+    min_voters: int = Field(default=1, ge=1)
+    """Fewest workers that must vote on an attribute for agreement to settle it.
+
+    A worker outside its scope (the lexicon knows no value of the attribute) does not vote, so
+    with one generator and the lexicon, 2 sends every value only the generator saw to the
+    supervisor instead of publishing one small model's word as consensus.
+    """
     evaluator_veto: bool = True
     """A ``wrong`` or ``missing`` verdict sends the attribute up even when generators agree."""
     veto_needs_alternative: bool = False

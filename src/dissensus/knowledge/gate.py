@@ -241,6 +241,20 @@ class LearningGate:
                 return GateVerdict(
                     "failed", f"{value!r} is a known {', '.join(others)}, not a {attribute}"
                 )
+            if lexicon.count(attribute, value):
+                continue
+            # A value the example teaches must pass as a value learning would: an example that
+            # calls "Tri-Ply" a brand teaches the generators what the lexicon must not learn.
+            alone = LearningDraft(
+                category=draft.category,
+                attributes=[attribute],
+                kind="value",
+                values={attribute: value},
+                text=f"{attribute}: {value!r}",
+            )
+            verdict = self._check_value(alone, scope, known)
+            if verdict.outcome == "failed":
+                return GateVerdict("failed", f"its {attribute} value fails: {verdict.reason}")
         return GateVerdict(
             "passed", f"{len(present)} values in the text, consistent with the lexicon"
         )

@@ -415,9 +415,10 @@ class MemoryManager:
         # A proposed learning drafted again by another case is a confirmation: it counts toward
         # deploy-and-learn's threshold and shows reviewers how many cases asked for it.
         if learning.status == "proposed":
-            self._kb.confirm(
-                learning.id, source, actor=self._actor, activate_after=self._activate_after
-            )
+            # Under the gate, repetition is no evidence: the same small supervisor drafting the
+            # same value twice does not make it right. Only the gate or a person activates.
+            activate_after = None if self._gate is not None else self._activate_after
+            self._kb.confirm(learning.id, source, actor=self._actor, activate_after=activate_after)
 
     def _fallback(self, walk: _Walk, why: str) -> Placement:
         path = walk.path or CategoryPath(())

@@ -104,6 +104,7 @@ class Runner:
         c = s.consensus
         policy = ConsensusPolicy(
             quorum=c.quorum,
+            min_voters=c.min_voters,
             evaluator_veto=c.evaluator_veto,
             veto_needs_alternative=c.veto_needs_alternative,
             ambiguous_escalates=c.ambiguous_escalates,

@@ -262,7 +262,8 @@ def draft_learnings(
         )
     solved = {**case.settled, **values}
     if any(v is not None for v in solved.values()):
-        shown = {k: v for k, v in solved.items() if v is not None}
+        order = [a.name for a in case.attributes]
+        shown = {k: solved[k] for k in order if solved.get(k) is not None}
         drafts.append(
             LearningDraft(
                 category=category,
