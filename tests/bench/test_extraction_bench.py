@@ -114,6 +114,10 @@ async def test_all_arms_run_side_by_side_and_write_every_output(tmp_path: Path) 
         "Learning curve",
         "Stream windows",
         "supervisor-only",
+        "Differences between arms (95 % bootstrap intervals",
+        "supervisor right (labelled slots)",
+        "Cost per product by role",
+        "# Extraction benchmark (data; ExtractGPT protocol)",
     ):
         assert needle in report
     assert "is the no-learning arm's evaluation" in report

@@ -85,7 +85,23 @@ async def enrich(tmp_path: Path, db: Database) -> tuple[list[dict[str, Any]], An
         pool.add(gen_a)
         pool.add(supervisor.llm)
         runner = Runner(settings, db=db, open_model=pool.get)
-        await runner.run(RunRequest(catalog, schema, out, run_id="loop", verified_path=verified))
+        summary = await runner.run(
+            RunRequest(catalog, schema, out, run_id="loop", verified_path=verified)
+        )
+    assert summary.impact is not None
+    # Consensus values with k1's learnings in front of the workers: k2's brand (the lexicon
+    # knew Kaito) and knife type, and the knife types of k3 and k4 (k1's example in their
+    # prompts). The supervisor saw 1 of the first two products (k1) and both of the last two
+    # (k3, k4: the Tri-Ply value was held back by the gate).
+    assert summary.impact.settled_by_learnings == 4
+    assert (
+        summary.impact.first_half_supervisor_calls,
+        summary.impact.second_half_supervisor_calls,
+    ) == (1, 2)
+    assert summary.impact.by_kind == {
+        "example": {"active": 1, "proposed": 2},
+        "value": {"active": 1, "proposed": 1},
+    }
     return read_output(out), gen_a, supervisor
 
 
@@ -98,10 +114,9 @@ async def test_a_resolved_value_reaches_the_lexicon_and_settles_the_next_product
     assert kaito.status == "active" and kaito.sources == ["loop:k1"]
     # k1 went up (the lexicon knows brands, and not this one); k2 did not: the lexicon now
     # reads Kaito too, and the record names the learning that settled it.
-    assert [r.prompt.splitlines()[1] for r in supervisor.cases][0] == "Title: Kaito Santoku 7in"
-    assert "Title: Kaito Gyuto Chef Knife 9in" not in [
-        r.prompt.splitlines()[1] for r in supervisor.cases
-    ]
+    titles = [r.prompt.splitlines()[1] for r in supervisor.cases]
+    assert titles[0] == "Title: Kaito Santoku 7in"
+    assert "Title: Kaito Gyuto Chef Knife 9in" not in titles
     brand = out[1]["attributes"]["Brand"]
     assert (brand["value"], brand["status"]) == ("Kaito", "consensus")
     assert kaito.id in brand["learnings"]

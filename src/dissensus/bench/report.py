@@ -44,7 +44,7 @@ def _score_cells(scores: VariantScores) -> list[str]:
 def render_report(results: BenchResults) -> str:
     """The report as Markdown: arms side by side, references, curve, stream, breakdowns."""
     cfg = results.config
-    out: list[str] = ["# Extraction benchmark (OA-Mine, ExtractGPT protocol)", ""]
+    out: list[str] = [f"# Extraction benchmark ({results.dataset}; ExtractGPT protocol)", ""]
     minutes = results.wall_seconds / 60
     load = results.machine.get("load_average_start"), results.machine.get("load_average_end")
     out += [
@@ -85,12 +85,13 @@ def render_report(results: BenchResults) -> str:
                 _rate(s.disagreement_rate) if system else "–",
                 f"{s.supervisor_calls / s.products:.2f}" if s.products else "–",
                 f"{s.tokens_per_product:.0f}",
+                f"{s.model_seconds_per_product:.2f}",
                 _cost(s),
                 f"{s.wall_seconds:.0f}" if s.wall_seconds else "shared",
             ]
         )
     for ref in results.references:
-        rows.append([f"*{ref.name}* (published)", _f(ref.micro_f1), *["–"] * 10])
+        rows.append([f"*{ref.name}* (published)", _f(ref.micro_f1), *["–"] * 11])
     out.append(
         _table(
             [
@@ -104,6 +105,7 @@ def render_report(results: BenchResults) -> str:
                 "disagreement",
                 "supervisor calls / product",
                 "tokens / product",
+                "model-s / product",
                 "cost / product",
                 "eval wall s",
             ],
@@ -118,6 +120,55 @@ def render_report(results: BenchResults) -> str:
         out.append(line)
     out.append("")
 
+    if results.intervals:
+        out += [
+            "## Differences between arms (95 % bootstrap intervals over evaluation records)",
+            "",
+        ]
+        rows = [
+            [
+                f"{i.a} − {i.b}",
+                i.variant,
+                f"{i.difference:+.2f}",
+                f"[{i.low:+.2f}, {i.high:+.2f}]",
+                "yes" if i.excludes_zero else "no",
+            ]
+            for i in results.intervals
+        ]
+        out += [
+            _table(["difference", "variant", "micro-F1 points", "interval", "excludes 0"], rows),
+            "",
+            f"Paired resampling of the evaluation records ({results.intervals[0].resamples} "
+            "draws, percentile interval).",
+            "",
+        ]
+
+    roles = sorted(
+        {r for a in results.arms.values() for r in a.stats.model_seconds_per_product_by_role}
+    )
+    if roles:
+        out += ["## Cost per product by role (tokens / model-seconds)", ""]
+        rows = []
+        for name, arm in results.arms.items():
+            st = arm.stats
+            rows.append(
+                [
+                    name,
+                    *[
+                        f"{st.tokens_per_product_by_role.get(r, 0):.0f} / "
+                        f"{st.model_seconds_per_product_by_role.get(r, 0):.2f}"
+                        for r in roles
+                    ],
+                ]
+            )
+        out += [
+            _table(["arm", *roles], rows),
+            "",
+            "Model-seconds are each call's latency; the workers of one product share the team's "
+            "wall time (with one generator that is the generator's own).",
+            "",
+        ]
+
     if results.checkpoints:
         out += ["## Learning curve (evaluation set, knowledge base frozen at each checkpoint)", ""]
         rows = [
@@ -130,6 +181,7 @@ def render_report(results: BenchResults) -> str:
                 _f(c.generator.strict.micro.f1),
                 _rate(c.stats.disagreement_rate),
                 str(c.stats.supervisor_calls),
+                f"{c.supervisor.correct}/{c.supervisor.slots} ({c.supervisor.rate:.0f}%)",
                 f"{c.stats.tokens_per_product:.0f}",
                 f"{c.stats.wall_seconds:.0f}",
             ]
@@ -146,6 +198,7 @@ def render_report(results: BenchResults) -> str:
                     "generator-a strict F1",
                     "disagreement",
                     "supervisor calls",
+                    "supervisor right (labelled slots)",
                     "tokens / product",
                     "wall s",
                 ],

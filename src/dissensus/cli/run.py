@@ -111,6 +111,21 @@ def print_summary(summary: RunSummary) -> None:
         f"{summary.output_tokens} out",
         highlight=False,
     )
+    if summary.impact is not None:
+        impact = summary.impact
+        kinds = "; ".join(
+            f"{kind} {', '.join(f'{n} {status}' for status, n in sorted(states.items()))}"
+            for kind, states in sorted(impact.by_kind.items())
+        )
+        console.print(
+            f"what the learnings changed: {impact.settled_by_learnings} values settled by "
+            f"consensus with this run's learnings in the workers' evidence; disagreement "
+            f"{impact.first_half_disagreement:.0%} in the first half of each category's products, "
+            f"{impact.second_half_disagreement:.0%} in the second; supervisor calls "
+            f"{impact.first_half_supervisor_calls} → {impact.second_half_supervisor_calls}; "
+            f"learnings {kinds}",
+            highlight=False,
+        )
     table = Table(title="Disagreement by category")
     for column in ("category", "products", "disputed", "rate", "disputed attrs"):
         table.add_column(column, justify="left" if column == "category" else "right")

@@ -215,6 +215,7 @@ class Runner:
             totals=store.call_totals(),
             wall_seconds=time.perf_counter() - started,
             resumed=resumed,
+            learned=self._learned(request.run_id),
         )
         store.finish("completed", json.loads(summary.model_dump_json()))
         return summary
@@ -309,10 +310,14 @@ class Runner:
         )
 
     def _learnings_added(self, run_id: str) -> int:
+        return len(self._learned(run_id))
+
+    def _learned(self, run_id: str) -> list[Learning]:
+        """The learnings this run's cases wrote (their first source is one of its products)."""
         prefix = f"{run_id}:"
-        return sum(
-            1 for item in self.kb.list() if item.sources and item.sources[0].startswith(prefix)
-        )
+        return [
+            item for item in self.kb.list() if item.sources and item.sources[0].startswith(prefix)
+        ]
 
 
 def _error(product: Product, message: str) -> ProductOutcome:

@@ -6,9 +6,10 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
+from dissensus.domain import Learning
 from dissensus.storage.tables import RunProduct
 
-__all__ = ["CategoryStats", "RunSummary", "summarize"]
+__all__ = ["CategoryStats", "LearningImpact", "RunSummary", "summarize"]
 
 
 class CategoryStats(BaseModel):
@@ -23,6 +24,24 @@ class CategoryStats(BaseModel):
     @property
     def disagreement_rate(self) -> float:
         return self.disputed_products / self.products if self.products else 0.0
+
+
+class LearningImpact(BaseModel):
+    """What the learnings this run wrote changed within the run itself.
+
+    The halves are each category's products in input order, so a category's later batches,
+    which saw what the earlier ones taught, are compared with those earlier ones.
+    """
+
+    by_kind: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Kind (``value``, ``example``, ``rule``) to status to count, for this run's learnings."""
+    settled_by_learnings: int = 0
+    """Attribute values settled by consensus with one of this run's learnings in the workers'
+    evidence (a known value the lexicon used, an example or a rule in the prompt)."""
+    first_half_disagreement: float = 0.0
+    second_half_disagreement: float = 0.0
+    first_half_supervisor_calls: int = 0
+    second_half_supervisor_calls: int = 0
 
 
 class RunSummary(BaseModel):
@@ -42,6 +61,8 @@ class RunSummary(BaseModel):
     wall_seconds: float = 0.0
     """Time spent by this invocation (a resumed run counts only its own part)."""
     resumed: bool = False
+    impact: LearningImpact | None = None
+    """``None`` when the run wrote no learnings."""
 
     @property
     def consensus_rate(self) -> float:
@@ -62,8 +83,9 @@ def summarize(
     totals: tuple[int, int, int],
     wall_seconds: float,
     resumed: bool,
+    learned: list[Learning] | None = None,
 ) -> RunSummary:
-    """Fold stored product rows into a summary."""
+    """Fold stored product rows into a summary; ``learned`` are the learnings the run wrote."""
     summary = RunSummary(
         run_id=run_id,
         learnings_added=learnings_added,
@@ -89,4 +111,37 @@ def summarize(
         stats.disputed_products += 1 if row.disputed_attributes else 0
         summary.supervisor_calls += 1 if row.supervisor_called else 0
     summary.statuses = dict(statuses)
+    if learned:
+        summary.impact = _impact(rows, learned)
     return summary
+
+
+def _impact(rows: list[RunProduct], learned: list[Learning]) -> LearningImpact:
+    impact = LearningImpact()
+    for learning in learned:
+        kind = impact.by_kind.setdefault(learning.kind, {})
+        kind[learning.status] = kind.get(learning.status, 0) + 1
+    ids = {learning.id for learning in learned}
+    by_category: dict[str, list[RunProduct]] = {}
+    for row in sorted(rows, key=lambda r: r.seq):
+        if row.output.get("error"):
+            continue
+        by_category.setdefault(row.category or "?", []).append(row)
+        for attribute in (row.output.get("attributes") or {}).values():
+            if attribute["status"] == "consensus" and ids.intersection(attribute["learnings"]):
+                impact.settled_by_learnings += 1
+    first: list[RunProduct] = []
+    second: list[RunProduct] = []
+    for items in by_category.values():
+        half = len(items) // 2
+        first += items[:half]
+        second += items[half:]
+    impact.first_half_disagreement = _disputed(first)
+    impact.second_half_disagreement = _disputed(second)
+    impact.first_half_supervisor_calls = sum(1 for r in first if r.supervisor_called)
+    impact.second_half_supervisor_calls = sum(1 for r in second if r.supervisor_called)
+    return impact
+
+
+def _disputed(rows: list[RunProduct]) -> float:
+    return sum(1 for r in rows if r.disputed_attributes) / len(rows) if rows else 0.0
