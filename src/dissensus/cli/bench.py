@@ -5,14 +5,16 @@ from __future__ import annotations
 import typer
 
 from dissensus.cli.bench_extraction import extraction
+from dissensus.cli.bench_judge import judge
 from dissensus.cli.bench_throughput import throughput
 
 __all__ = ["bench_app"]
 
 bench_app = typer.Typer(
     name="bench",
-    help="Benchmarks: extraction quality and learning curves; throughput.",
+    help="Benchmarks: extraction quality and learning curves; throughput; judging an output.",
     no_args_is_help=True,
 )
 bench_app.command("extraction")(extraction)
 bench_app.command("throughput")(throughput)
+bench_app.command("judge")(judge)

@@ -2,7 +2,9 @@
 
 Owns the knowledge base (:class:`KnowledgeBase` — nodes with materialized-path keys, learnings
 with status, scope and provenance, an append-only event history whose last ``seq`` is the KB
-version), the :class:`MemoryManager` that places supervisor learnings in the tree, retrieval
+version; learnings are rules, known values or solved examples), the :class:`LearningGate` that
+checks machine-made learnings against verified products before they go live, the
+:class:`MemoryManager` that places supervisor learnings in the tree, retrieval
 of learnings for prompts, and their governance (:class:`Governance`: states, deployment modes,
 promote, versions, diff, rollback, YAML export and import). Uses ``domain``, ``llm`` (the
 ``LLM`` contract only), ``storage`` and ``errors``; must not import ``pipeline``,

@@ -1,10 +1,12 @@
 """Workers: the cheap, non-agentic models that propose and criticise attribute values.
 
 Owns the generator and evaluator prompts (styles, the critical evaluator, learnings rendered
-under one heading with their ids), the per-product output models whose enums keep values to
-spans of the product text, and the team that runs generators concurrently and the evaluator on
-their output. Talks to models only through :class:`dissensus.llm.LLM`; must not import model SDKs
-or the local engine, and must not decide consensus (that is ``dissensus.consensus``), touch
+under one heading with their ids, retrieved solved examples before the product), the
+per-product output models whose enums keep values to spans of the product text, the lexicon
+worker (known values found in the text, no model), and the team that runs generators
+concurrently, the lexicon worker beside them and the evaluator on their output. Talks to models
+only through :class:`dissensus.llm.LLM`; must not import model SDKs or the local engine, and must
+not decide consensus (that is ``dissensus.consensus``), touch
 storage, the knowledge base or the pipeline.
 """
 
