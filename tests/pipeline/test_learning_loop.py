@@ -156,3 +156,41 @@ async def test_a_value_that_breaks_a_verified_product_stays_proposed_and_out_of_
     assert kb.get(tri_ply.id).status == "proposed"
     k3_example = next(lr for lr in kb.list() if lr.kind == "example" and lr.text == K3["title"])
     assert k3_example.status == "proposed"
+
+
+async def test_a_rule_goes_live_only_if_replaying_it_on_verified_products_helps(
+    tmp_path: Path, db: Database
+) -> None:
+    from dissensus.domain import CatalogSchema, LearningDraft
+    from dissensus.knowledge import LearningGate
+    from dissensus.llm.testing import ScriptedLLM, ScriptedRequest
+    from dissensus.pipeline.replay import RuleReplay
+    from dissensus.supervisor import VerifiedProduct
+    from dissensus.workers import Generator
+
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(SCHEMA, encoding="utf-8")
+
+    def answer(request: ScriptedRequest) -> dict[str, str]:
+        # Without the rule it reads the size word as the brand; with it, the first word.
+        ruled = "first word" in request.system
+        title = request.prompt.removeprefix("Product title: ")
+        return {"Brand": title.split()[0] if ruled else title.split()[1], "Knife type": "Chef"}
+
+    replay = RuleReplay(
+        Generator(ScriptedLLM("scripted:gen", answer), role="generator-a"),
+        CatalogSchema.load(schema),
+    )
+    verified = [VerifiedProduct.model_validate(v) for v in VERIFIED]
+    good = LearningDraft(
+        category="Home > Knives",
+        attributes=["Brand"],
+        text="The brand is the first word of the title.",
+    )
+    verdict = await LearningGate(verified, replay=replay).check(good)
+    assert verdict.passed, verdict.reason
+    assert "replayed on 3 verified products: 2 → 5 correct slots, none worse" in verdict.reason
+    useless = LearningDraft(
+        category="Home > Knives", attributes=["Brand"], text="Brands are written in capitals."
+    )
+    assert (await LearningGate(verified, replay=replay).check(useless)).outcome == "failed"

@@ -38,6 +38,7 @@ from dissensus.llm import LLM
 from dissensus.pipeline.compaction import auto_compaction
 from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
 from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
+from dissensus.pipeline.replay import RuleReplay
 from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
 from dissensus.pipeline.store import RunStore
 from dissensus.pipeline.summary import RunSummary, summarize
@@ -90,7 +91,9 @@ class Runner:
         self.on_product = on_product
         self.kb = KnowledgeBase(db)
 
-    def _enricher(self, run_id: str, catalog: VerifiedCatalog | None) -> ProductEnricher:
+    def _enricher(
+        self, run_id: str, catalog: VerifiedCatalog | None, schema: CatalogSchema
+    ) -> ProductEnricher:
         s = self.settings
         generators = [
             Generator(self.open_model(g.model), role=f"generator-{chr(97 + i)}", style=g.style)
@@ -114,7 +117,10 @@ class Runner:
         knowledge = self.kb if s.use_knowledge else None
         supervisor = Supervisor(self.open_model(s.supervisor), knowledge=knowledge, catalog=catalog)
         gate = (
-            LearningGate(catalog.products if catalog is not None else [])
+            LearningGate(
+                catalog.products if catalog is not None else [],
+                replay=RuleReplay(generators[0], schema),
+            )
             if s.learning_gate
             else None
         )
@@ -163,7 +169,7 @@ class Runner:
         )
         done = store.done_seqs()
         writer = _OrderedWriter(request.out_path, store)
-        enricher = self._enricher(request.run_id, catalog)
+        enricher = self._enricher(request.run_id, catalog, schema)
         evidence = EvidenceSource(
             catalog=catalog,
             kb=self.kb if self.settings.use_knowledge else None,
