@@ -8,12 +8,13 @@ local GGUF models and SQLite, so a new user needs no account and no network.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dissensus.domain import LearningKind
 from dissensus.errors import ConfigError
@@ -38,12 +39,18 @@ DEFAULT_MODEL = "local:gemma3-270m"
 DEFAULT_SUPERVISOR = "local:qwen2.5-coder-1.5b"
 
 
+class _Strict(BaseModel):
+    """Settings models refuse unknown keys: ``batch_sise: 16`` must not load as the default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def default_home() -> Path:
     """``$DISSENSUS_HOME`` or ``~/.dissensus``: where the database and model cache live."""
     return Path(os.environ.get("DISSENSUS_HOME") or Path.home() / ".dissensus")
 
 
-class GeneratorConfig(BaseModel):
+class GeneratorConfig(_Strict):
     """One generator worker."""
 
     model: str
@@ -52,7 +59,7 @@ class GeneratorConfig(BaseModel):
     """Prompt style; two generators on one model still differ when their styles differ."""
 
 
-class ConsensusSettings(BaseModel):
+class ConsensusSettings(_Strict):
     """Mirror of the consensus policy knobs, kept here so a YAML file can set them."""
 
     quorum: int | None = None
@@ -73,7 +80,7 @@ class ConsensusSettings(BaseModel):
     abstention_escalates: bool = True
 
 
-class ReviewSettings(BaseModel):
+class ReviewSettings(_Strict):
     """The human review queue: what the audit samples and how long a claim lasts.
 
     A product whose attributes all came from consensus is sampled for audit with probability
@@ -92,7 +99,7 @@ class ReviewSettings(BaseModel):
     """Visibility timeout: a claimed item not submitted within this returns to the queue."""
 
 
-class SignalSettings(BaseModel):
+class SignalSettings(_Strict):
     """Post-inference signals (``dissensus signals ingest``): triage, and when learnings go live."""
 
     confirmations: int | None = Field(default=None, ge=2)
@@ -109,7 +116,7 @@ class SignalSettings(BaseModel):
     """Cheap model asked where the triage rules cannot tell; ``None``: the first generator's."""
 
 
-class CompactionSettings(BaseModel):
+class CompactionSettings(_Strict):
     """The learning aggregator (``dissensus kb compact``)."""
 
     similarity: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -124,7 +131,7 @@ class CompactionSettings(BaseModel):
     """Active learnings a node may hold before automatic compaction runs on it."""
 
 
-class EffectivenessSettings(BaseModel):
+class EffectivenessSettings(_Strict):
     """Measured effect of learnings on disagreement (``dissensus report``, ``kb compact``)."""
 
     threshold: float = Field(default=0.15, ge=0.0, le=1.0)
@@ -135,7 +142,7 @@ class EffectivenessSettings(BaseModel):
     """Deprecate hurting learnings automatically (off: flag them only)."""
 
 
-class SweetSpotSettings(BaseModel):
+class SweetSpotSettings(_Strict):
     """The disagreement-rate band a healthy category sits in (checked by ``dissensus report``)."""
 
     low: float = Field(default=0.05, ge=0.0, le=1.0)
@@ -144,7 +151,7 @@ class SweetSpotSettings(BaseModel):
     """Above this, workers or prompts are not mature enough and supervisor cost rises."""
 
 
-class Settings(BaseModel):
+class Settings(_Strict):
     """Everything a run needs to know that is not in the input files."""
 
     generators: list[GeneratorConfig] = Field(
@@ -197,10 +204,10 @@ class Settings(BaseModel):
     """Put retrieved learnings into worker prompts."""
     learning_budget_tokens: int = 400
     """How many prompt tokens the learnings of one category may take."""
-    batch_size: int = 8
+    batch_size: int = Field(default=8, ge=1)
     """Products of one category processed together; learnings written while a batch runs
     reach the next batch."""
-    concurrency: int = 4
+    concurrency: int = Field(default=4, ge=1)
     """Products in the models at once, over all category batches running side by side (local
     engines use this many slots)."""
     review_confidence: float = 0.3
@@ -240,7 +247,7 @@ class Settings(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             where = f"config file {str(path)!r}" if path else "settings"
-            raise ConfigError(f"{where} are invalid: {exc}") from exc
+            raise ConfigError(f"{where} are invalid: {_explain(exc)}") from exc
 
     def deployment(self) -> DeploymentPolicy:
         """The deployment mode and confirmations, as the knowledge room takes them."""
@@ -259,3 +266,35 @@ class Settings(BaseModel):
             names.append(self.evaluator)
         names += [self.supervisor, self.memory_manager_model()]
         return list(dict.fromkeys(names))
+
+
+def _model_at(location: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The settings model that holds the key at ``location`` (for name suggestions)."""
+    model: type[BaseModel] | None = Settings
+    for part in location[:-1]:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    return model
+
+
+def _explain(exc: ValidationError) -> str:
+    """One line per problem, naming the key and, for an unknown one, the closest valid name."""
+    lines = []
+    for error in exc.errors():
+        location = tuple(error["loc"])
+        key = ".".join(str(p) for p in location)
+        if error["type"] == "extra_forbidden":
+            model = _model_at(location)
+            names = list(model.model_fields) if model is not None else []
+            close = difflib.get_close_matches(str(location[-1]), names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"unknown setting {key!r}{hint}")
+        else:
+            lines.append(f"{key}: {error['msg']}")
+    return "; ".join(lines)

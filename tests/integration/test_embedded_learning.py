@@ -1,9 +1,9 @@
-"""The self-learning loop on the real embedded models (marked ``embedded``: about a minute).
+"""The self-learning loop on the real embedded models (marked ``embedded``: a minute or two).
 
-Gemma 3 270M and SmolLM2-135M as the two generators disagree on real listings; the supervisor
-(Gemma, evidence gathered up front) resolves product 1 and drafts a learning that the memory
-manager (Gemma) places in the tree; product 2 of the same category must then get that learning
-in its workers' prompts and list its id in its output.
+Gemma 3 270M generates, the lexicon worker knows the verified catalog's brands, and Qwen2.5-Coder
+1.5B supervises. Product 1's brand is new, so the lexicon's silence disputes Gemma's answer; the
+supervisor settles it, the value passes the gate against the verified products and becomes
+active; product 2 of the same brand is then settled by consensus with that learning behind it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dissensus.config import GeneratorConfig, Settings
+from dissensus.config import Settings
 from dissensus.knowledge import KnowledgeBase
 from dissensus.llm import ModelPool
 from dissensus.pipeline import Runner, RunRequest
@@ -29,6 +29,21 @@ categories:
       - {name: Color, description: "The color as written"}
 """
 
+VERIFIED = [
+    {
+        "id": "v1",
+        "title": "Stacy Adams Men's Raynor Oxford, Cognac, 9 M US",
+        "category": "Clothing > Shoes",
+        "attributes": {"Brand": "Stacy Adams", "Color": "Cognac"},
+    },
+    {
+        "id": "v2",
+        "title": "Nunn Bush Men's Baker Street Wingtip, Black, 11 US",
+        "category": "Clothing > Shoes",
+        "attributes": {"Brand": "Nunn Bush", "Color": "Black"},
+    },
+]
+
 PRODUCTS = [
     {
         "id": "s1",
@@ -37,7 +52,7 @@ PRODUCTS = [
     },
     {
         "id": "s2",
-        "title": "Stacy Adams Men's Raynor Oxford, Cognac, 9 M US",
+        "title": "Florsheim Men's Kenmore Wingtip Oxford, Brown, 9 D US",
         "category": "Clothing > Shoes",
     },
 ]
@@ -48,24 +63,18 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def test_a_disagreement_on_product_1_becomes_a_learning_used_for_product_2(
+async def test_a_value_settled_on_product_1_settles_product_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DISSENSUS_HOME", str(tmp_path / "home"))
     catalog = tmp_path / "products.jsonl"
     catalog.write_text("".join(json.dumps(p) + "\n" for p in PRODUCTS))
+    verified = tmp_path / "verified.jsonl"
+    verified.write_text("".join(json.dumps(v) + "\n" for v in VERIFIED))
     schema = tmp_path / "schema.yaml"
     schema.write_text(SCHEMA)
-    settings = Settings(
-        generators=[
-            GeneratorConfig(model="local:gemma3-270m", style="direct"),
-            GeneratorConfig(model="local:smollm2-135m", style="evidence"),
-        ],
-        evaluator=None,
-        batch_size=1,
-        concurrency=1,
-        home=tmp_path / "home",
-    )
+    settings = Settings(batch_size=1, concurrency=1, home=tmp_path / "home")
+    assert settings.supervisor == "local:qwen2.5-coder-1.5b"  # the embedded default
     db = Database.open(home=settings.home)
     async with ModelPool() as pool:
         runner = Runner(settings, db=db, open_model=pool.get)
@@ -75,19 +84,25 @@ async def test_a_disagreement_on_product_1_becomes_a_learning_used_for_product_2
                 schema_path=schema,
                 out_path=tmp_path / "out.jsonl",
                 run_id="it-1",
+                verified_path=verified,
             )
         )
-    lines = (tmp_path / "out.jsonl").read_text().splitlines()
-    first, second = (json.loads(line) for line in lines)
-    # Product 1 was disputed, resolved by the supervisor, and taught the knowledge base.
-    assert summary.by_category["Clothing > Shoes"].disputed_products >= 1
-    assert any(a["status"] != "consensus" for a in first["attributes"].values())
-    assert all(a["learnings"] == [] for a in first["attributes"].values())
-    learnings = KnowledgeBase(db).list(status="active")
-    assert learnings, "the supervisor's resolution of product 1 produced no learning"
-    learned = {item.id for item in learnings if "it-1:s1" in item.sources}
-    assert learned, "no learning came from product 1's case"
-    # Product 2 ran with that learning in its prompt and says so in its output.
-    used = {lid for a in second["attributes"].values() for lid in a["learnings"]}
-    assert used and used <= learned
-    assert set(second["models"]) >= {"local:gemma3-270m", "local:smollm2-135m"}
+    first, second = (json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines())
+    # Product 1's brand is not among the verified ones: disputed, settled by the supervisor.
+    assert first["attributes"]["Brand"] == {
+        "value": "Florsheim",
+        "status": "supervisor",
+        "confidence": 0.6,
+        "learnings": [],
+    }
+    kb = KnowledgeBase(db)
+    (value,) = [
+        lr for lr in kb.list() if lr.kind == "value" and lr.values == {"Brand": "Florsheim"}
+    ]
+    assert (value.status, value.sources) == ("active", ["it-1:s1"])
+    # Product 2: the lexicon now reads Florsheim and agrees with Gemma; no supervisor for it.
+    brand = second["attributes"]["Brand"]
+    assert (brand["value"], brand["status"]) == ("Florsheim", "consensus")
+    assert value.id in brand["learnings"]
+    assert summary.impact is not None and summary.impact.settled_by_learnings >= 1
+    assert set(second["models"]) >= {"local:gemma3-270m", "lexicon"}
