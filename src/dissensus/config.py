@@ -296,5 +296,5 @@ def _explain(exc: ValidationError) -> str:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             lines.append(f"unknown setting {key!r}{hint}")
         else:
-            lines.append(f"{key}: {error['msg']}")
+            lines.append(f"{key}: {error['msg']} [got {error.get('input')!r}]")
     return "; ".join(lines)

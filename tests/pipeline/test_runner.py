@@ -391,6 +391,15 @@ async def test_summary_numbers_match_the_hand_count(
         "output_tokens": 8 * GEN_OUT + 2 * SUP_OUT,
         "wall_seconds": summary.wall_seconds,
         "resumed": False,
+        # The one rule k1 taught; both disputed products are each category's first half.
+        "impact": {
+            "by_kind": {"rule": {"active": 1}},
+            "settled_by_learnings": 0,
+            "first_half_disagreement": 1.0,
+            "second_half_disagreement": 0.0,
+            "first_half_supervisor_calls": 2,
+            "second_half_supervisor_calls": 0,
+        },
     }
     assert summary.consensus_rate == 5 / 8
     assert summary.disagreement_rate == 2 / 4

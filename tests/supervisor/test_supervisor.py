@@ -177,3 +177,16 @@ async def test_agent_mode_calls_tools_and_keeps_only_disputed_values() -> None:
     assert report.mode == "agent"
     assert report.resolution is not None
     assert report.resolution.values == {"Brand": "Kaito", "Knife type": "Chef"}
+
+
+async def test_an_agent_answer_outside_the_schema_or_about_nothing_asked_is_an_abstention() -> None:
+    off_schema = ScriptedLLM("scripted:agent", lambda r: {"unexpected": True})
+    report = await Supervisor(off_schema, knowledge=None, catalog=None).resolve(case())
+    assert report.resolution is None and report.error
+
+    elsewhere = ScriptedLLM(
+        "scripted:agent", lambda r: Resolution(values={"Color": "Red"}, confidence=0.9)
+    )
+    report = await Supervisor(elsewhere, knowledge=None, catalog=None).resolve(case())
+    assert report.resolution is None
+    assert report.error == "the answer settles none of the disputed attributes"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dissensus.domain.example import SolvedExample
 from dissensus.domain.extraction import Evaluation, Extraction
@@ -45,10 +45,16 @@ class Case(BaseModel):
 
 
 class Resolution(BaseModel):
-    """The supervisor's answer for a case."""
+    """The supervisor's answer for a case.
+
+    Strict on purpose: an answer that is valid JSON but not this shape (``{"unexpected": true}``)
+    must fail validation, get its one repair, and then be an abstention, not a resolution that
+    settles nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     values: dict[str, str | None] = Field(
-        default_factory=dict,
         description="Final value for each disputed attribute; null when absent from the text.",
     )
     confidence: float = Field(

@@ -97,6 +97,12 @@ class Supervisor:
                 max_tokens=max(self.max_tokens, 1024),
             )
             resolution = answer.output
+            error = answer.error
+            if resolution is not None and not set(resolution.values) & {
+                d.attribute for d in case.disputes
+            }:
+                # It answered, but about nothing that was asked: an abstention.
+                resolution, error = None, "the answer settles none of the disputed attributes"
             if resolution is not None:
                 resolution = _keep_disputed(resolution, case)
                 # The model's own drafts are prose; the data learnings come from its values.
@@ -109,7 +115,7 @@ class Supervisor:
                 resolution = resolution.model_copy(
                     update={"learnings": [*(d for d in data if d.kind != "rule"), *rules]}
                 )
-            return SupervisorReport(self.llm.name, resolution, answer.usage, "agent", answer.error)
+            return SupervisorReport(self.llm.name, resolution, answer.usage, "agent", error)
         output_type = gathered_output_model(case, self.catalog)
         prompt = describe_case(case, positions=False) + "\n\n" + tools.gather(case)
         gathered: Answer[BaseModel] = await self.llm.structured(
