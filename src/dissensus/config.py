@@ -204,6 +204,11 @@ class Settings(_Strict):
     """Put retrieved learnings into worker prompts."""
     learning_budget_tokens: int = 400
     """How many prompt tokens the learnings of one category may take."""
+    max_title_chars: int = Field(default=400, ge=20)
+    """Longer titles are cut to this before any model sees them (the output line says so): a
+    1 MB title would otherwise go into every call of the product."""
+    max_description_chars: int = Field(default=2000, ge=0)
+    """Likewise for descriptions (0: descriptions are not sent)."""
     batch_size: int = Field(default=8, ge=1)
     """Products of one category processed together; learnings written while a batch runs
     reach the next batch."""

@@ -9,12 +9,22 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from dissensus.domain.category import CategoryPath
 from dissensus.errors import RecordError
 
-__all__ = ["SIGNAL_FIELDS", "Product"]
+__all__ = ["SIGNAL_FIELDS", "Product", "clean_text"]
 
 SIGNAL_FIELDS = ("reviews", "returns", "seller_history")
 """Free fields the supervisor reads as the product's signals when a record carries them."""
 
 _KNOWN = {"id", "title", "description", "category"}
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
+_CONTROL[127] = None
+
+
+def clean_text(text: str) -> str:
+    """Text without NUL and other control characters (tabs and newlines stay).
+
+    Seller text is hostile data: control characters reach no prompt, no value and no log.
+    """
+    return text.translate(_CONTROL)
 
 
 class Product(BaseModel):
@@ -61,7 +71,7 @@ class Product(BaseModel):
             raise RecordError(f"{where}: field 'id' must be a non-empty string")
         for name in ("title", "category"):
             value = record.get(name)
-            if not isinstance(value, str) or not value.strip():
+            if not isinstance(value, str) or not clean_text(value).strip():
                 raise RecordError(
                     f"{where} (id {rid!r}): field {name!r} must be a non-empty string"
                 )
@@ -75,8 +85,8 @@ class Product(BaseModel):
         extra = {k: v for k, v in record.items() if k not in _KNOWN}
         return cls(
             id=rid.strip(),
-            title=record["title"].strip(),
-            description=(description or "").strip() or None,
-            category=record["category"].strip(),
+            title=clean_text(record["title"]).strip(),
+            description=clean_text(description or "").strip() or None,
+            category=clean_text(record["category"]).strip(),
             extra=extra,
         )

@@ -34,3 +34,6 @@ class EnrichedRecord(BaseModel):
     """Models that voted (generators, evaluator, and the supervisor when it was called)."""
     error: str | None = None
     """A message when the record could not be processed (bad input, no schema entry)."""
+    notes: list[str] = Field(default_factory=list)
+    """What the run did to the input before the models saw it (a text cut to its cap); the
+    output line carries it only when there is one."""

@@ -41,15 +41,35 @@ def _require(path: Path) -> None:
         raise InputError(f"input file {str(path)!r} does not exist")
 
 
+def _bad_bytes(text: str) -> bool:
+    """Whether text decoded with ``surrogateescape`` held bytes that are not UTF-8."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
 def _raw_records(path: Path) -> Iterator[tuple[int, object]]:
-    """Yield (line number, raw record); undecodable JSON lines yield the error instead."""
+    """Yield (line number, raw record); a line that cannot be decoded yields the error instead.
+
+    Bytes that are not UTF-8 spoil only their own record. A byte-order mark (Excel writes one
+    into CSV files) is skipped rather than read into the first column's name.
+    """
     if _format(path) == "csv":
-        with path.open(newline="", encoding="utf-8") as fh:
+        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
             for n, row in enumerate(csv.DictReader(fh), 2):
+                cells = [*(k for k in row if k is not None), *(v for v in row.values() if v)]
+                if any(isinstance(c, str) and _bad_bytes(c) for c in cells):
+                    yield n, RecordError(f"record at line {n}: not valid UTF-8")
+                    continue
                 yield n, {k: (v if v != "" else None) for k, v in row.items() if k is not None}
         return
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield n, RecordError(f"record at line {n}: not valid UTF-8 (byte {exc.start})")
+                continue
             if not line.strip():
                 continue
             try:
@@ -61,15 +81,29 @@ def _raw_records(path: Path) -> Iterator[tuple[int, object]]:
 def read_records(path: Path) -> Iterator[InputRecord]:
     """Stream the input as validated records, in order; never raises for one bad record."""
     _require(path)
+    first_line: dict[str, int] = {}
     for seq, (line, raw) in enumerate(_raw_records(path)):
         if isinstance(raw, RecordError):
             yield InputRecord(seq, None, str(raw))
             continue
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         try:
-            yield InputRecord(seq, Product.from_record(raw, line=line))
+            product = Product.from_record(raw, line=line)
         except RecordError as exc:
             yield InputRecord(seq, None, str(exc), str(raw_id) if raw_id is not None else None)
+            continue
+        if product.id in first_line:
+            # Two records with one id would be two outputs nobody can tell apart.
+            yield InputRecord(
+                seq,
+                None,
+                f"record at line {line}: duplicate id {product.id!r} (first at line "
+                f"{first_line[product.id]}); ids must be unique within an input",
+                product.id,
+            )
+            continue
+        first_line[product.id] = line
+        yield InputRecord(seq, product)
 
 
 def count_records(path: Path) -> int:

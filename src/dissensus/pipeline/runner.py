@@ -276,8 +276,11 @@ class Runner:
             attributes = schema.attributes_for(product.path)
         except SchemaError as exc:
             return _error(product, str(exc))
+        product, notes = _capped(product, self.settings)
         evidence = category.for_product(product) if category is not None else None
-        return await enricher.enrich(product, attributes, learnings, evidence)
+        outcome = await enricher.enrich(product, attributes, learnings, evidence)
+        outcome.record.notes = notes
+        return outcome
 
     def _save(self, store: RunStore, record: InputRecord, outcome: ProductOutcome) -> None:
         rec = outcome.record
@@ -292,7 +295,7 @@ class Runner:
             seq=record.seq,
             product_id=rec.id,
             category=rec.category if rec.error is None else None,
-            output=json.loads(rec.model_dump_json()),
+            output=json.loads(rec.model_dump_json(exclude=None if rec.notes else {"notes"})),
             disputed=len(outcome.disputed),
             supervisor_called=outcome.supervisor_called,
             supervisor=(
@@ -324,6 +327,24 @@ class Runner:
         return [
             item for item in self.kb.list() if item.sources and item.sources[0].startswith(prefix)
         ]
+
+
+def _capped(product: Product, settings: Settings) -> tuple[Product, list[str]]:
+    """The product with its texts cut to the settings' caps, and a note per cut."""
+    notes: list[str] = []
+    title, description = product.title, product.description
+    if len(title) > settings.max_title_chars:
+        notes.append(f"title cut from {len(title)} to {settings.max_title_chars} characters")
+        title = title[: settings.max_title_chars]
+    if description is not None and len(description) > settings.max_description_chars:
+        notes.append(
+            f"description cut from {len(description)} to {settings.max_description_chars} "
+            "characters"
+        )
+        description = description[: settings.max_description_chars] or None
+    if not notes:
+        return product, notes
+    return product.model_copy(update={"title": title, "description": description}), notes
 
 
 def _error(product: Product, message: str) -> ProductOutcome:
