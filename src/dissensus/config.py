@@ -209,6 +209,10 @@ class Settings(_Strict):
     1 MB title would otherwise go into every call of the product."""
     max_description_chars: int = Field(default=2000, ge=0)
     """Likewise for descriptions (0: descriptions are not sent)."""
+    product_timeout_seconds: float = Field(default=900.0, ge=0.0)
+    """The most one product may spend in the models (0: no limit). A product past it ends with
+    an error line naming the timeout and the run goes on: a hung backend frees its slot
+    instead of freezing the run."""
     batch_size: int = Field(default=8, ge=1)
     """Products of one category processed together; learnings written while a batch runs
     reach the next batch."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
+from dissensus.llm.testing import ScriptedLLM
 from dissensus.pipeline import read_records
 from dissensus.storage import Database
 
-from .conftest import read_output, settings
+from .conftest import read_output, settings, title_of
 from .test_runner import AGREED, K1, K2, Team, run
 
 pytestmark = pytest.mark.anyio
@@ -84,3 +86,28 @@ async def test_a_huge_title_is_cut_before_the_models_and_the_output_says_so(
     assert all(len(r.prompt) < 1000 for r in team.gen_a.requests)
     plain = read_output(tmp_path / "out" / "enriched.jsonl")
     assert "notes" in plain[0]
+
+
+class _HangsOnK1(ScriptedLLM):
+    """Generator a, except that its call for k1 never returns (a hung backend)."""
+
+    async def structured(self, output_type, *, system, prompt, max_tokens=256):  # type: ignore[no-untyped-def]
+        if K1["title"] in prompt:
+            await asyncio.sleep(3600)
+        return await super().structured(
+            output_type, system=system, prompt=prompt, max_tokens=max_tokens
+        )
+
+
+async def test_a_hung_model_call_ends_its_product_with_the_reason_and_the_run_goes_on(
+    tmp_path: Path, db: Database, schema_path: Path
+) -> None:
+    team = Team()
+    slow = _HangsOnK1("scripted:gen-a", lambda r: AGREED[title_of(r)])
+    config = settings(product_timeout_seconds=0.5, concurrency=2)
+    models = [slow, team.gen_b, team.supervisor.llm]
+    _, out = await run(tmp_path, db, schema_path, [K1, K2], models, config)
+    assert out[0]["error"] == (
+        "timed out after 0.5 s in the models (product_timeout_seconds); the run went on without it"
+    )
+    assert out[1]["error"] is None and out[1]["attributes"]["Brand"]["value"] == "Acme"

@@ -278,7 +278,17 @@ class Runner:
             return _error(product, str(exc))
         product, notes = _capped(product, self.settings)
         evidence = category.for_product(product) if category is not None else None
-        outcome = await enricher.enrich(product, attributes, learnings, evidence)
+        limit = self.settings.product_timeout_seconds or None
+        try:
+            outcome = await asyncio.wait_for(
+                enricher.enrich(product, attributes, learnings, evidence), timeout=limit
+            )
+        except TimeoutError:
+            return _error(
+                product,
+                f"timed out after {limit:g} s in the models (product_timeout_seconds); "
+                "the run went on without it",
+            )
         outcome.record.notes = notes
         return outcome
 
