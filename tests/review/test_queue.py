@@ -228,3 +228,9 @@ async def test_the_run_output_file_is_rewritten_from_the_stored_records(
     assert write_run_output(db, "r1", other) == (other, 3)
     with pytest.raises(ReviewError, match="there is no run 'nope'"):
         write_run_output(db, "nope", other)
+
+
+@pytest.mark.parametrize("item_id", [0, -1, 99999999999999999999999, 2**63])
+def test_an_id_no_item_can_have_is_not_found_not_a_crash(db: Database, item_id: int) -> None:
+    with pytest.raises(ReviewError, match=f"review item {item_id} does not exist"):
+        ReviewQueue(db).get(item_id)

@@ -429,8 +429,16 @@ def _is_expired(row: ReviewItemRow, now: datetime) -> bool:
     return row.claim_expires_at is not None and row.claim_expires_at < now
 
 
+_MAX_ID = 2**63 - 1
+"""Ids are 64-bit: a larger number names no item (and must not reach the database driver)."""
+
+
 def _require(session: Session, item_id: int, *, lock: bool = False) -> ReviewItemRow:
-    row = session.get(ReviewItemRow, item_id, with_for_update=lock, populate_existing=True)
+    row = (
+        session.get(ReviewItemRow, item_id, with_for_update=lock, populate_existing=True)
+        if 0 < item_id <= _MAX_ID
+        else None
+    )
     if row is None:
         raise ReviewError(f"review item {item_id} does not exist; see `dissensus review list`")
     return row
