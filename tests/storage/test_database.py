@@ -155,3 +155,22 @@ def _run(run_id: str, summary: dict[str, object] | None = None) -> Run:
         config={"quorum": 2, "models": ["a", "b"]},
         summary=summary,
     )
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(home: Path) -> None:
+    with Database.open() as db:
+        path = Path(db.engine.url.database or "")
+        with db.write() as session:
+            session.add(
+                Run(
+                    id="r-1",
+                    status="running",
+                    input_path="in",
+                    input_sha256="x",
+                    schema_path="s",
+                    schema_sha256="y",
+                    config={},
+                    output_path="o",
+                )
+            )
+    assert path.stat().st_mode & 0o777 == 0o600

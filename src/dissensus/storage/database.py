@@ -51,7 +51,8 @@ def resolve_home(home: Path | None = None) -> Path:
         home = Path(env) if env else DEFAULT_HOME
     home = home.expanduser()
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        # Private: it holds the database (password hashes) and the web app's secret key.
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(
             f"cannot create the dissensus home {str(home)!r} ({exc}); "
@@ -102,6 +103,7 @@ class Database:
         self.url = url
         try:
             parsed = make_url(url)
+            _create_private(parsed.database if parsed.get_backend_name() == "sqlite" else None)
             self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError) as exc:
             raise StorageError(
@@ -209,3 +211,17 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.safe_url!r})"
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite gives its WAL files the same
+    mode). An existing file keeps the mode its owner chose."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # another process created it meanwhile
