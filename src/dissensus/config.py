@@ -209,6 +209,10 @@ class Settings(_Strict):
     1 MB title would otherwise go into every call of the product."""
     max_description_chars: int = Field(default=2000, ge=0)
     """Likewise for descriptions (0: descriptions are not sent)."""
+    request_timeout_seconds: float = Field(default=60.0, gt=0.0)
+    """Hosted models (``openai:``, ``anthropic:``): seconds one HTTP request may take."""
+    request_retries: int = Field(default=2, ge=0, le=10)
+    """Hosted models: retries of a failed request (backoff with jitter, ``Retry-After`` on 429)."""
     product_timeout_seconds: float = Field(default=900.0, ge=0.0)
     """The most one product may spend in the models (0: no limit). A product past it ends with
     an error line naming the timeout and the run goes on: a hung backend frees its slot
@@ -261,6 +265,14 @@ class Settings(_Strict):
     def deployment(self) -> DeploymentPolicy:
         """The deployment mode and confirmations, as the knowledge room takes them."""
         return DeploymentPolicy(mode=self.deployment_mode, confirmations=self.confirmations)
+
+    def model_options(self) -> dict[str, object]:
+        """What every model the settings open is opened with (``ModelPool(**options)``)."""
+        return {
+            "base_url": self.openai_base_url,
+            "timeout": self.request_timeout_seconds,
+            "retries": self.request_retries,
+        }
 
     def supervisor_model(self) -> str:
         return self.supervisor

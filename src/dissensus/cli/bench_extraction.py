@@ -233,7 +233,7 @@ def extraction(
 
     async def go() -> BenchResults:
         engine = EngineOptions(threads=threads) if threads else None
-        async with ModelPool(base_url=settings.openai_base_url, engine=engine) as pool:
+        async with ModelPool(**settings.model_options(), engine=engine) as pool:
             return await run_extraction(
                 bench, settings, open_model=pool.get, progress=_RichProgress(progress)
             )

@@ -461,7 +461,7 @@ def compact(
     deprecated = act_on_effects(kb, effects, auto_deprecate=eff.auto_deprecate, actor=actor)
 
     async def go() -> CompactionReport:
-        async with ModelPool(base_url=settings.openai_base_url) as pool:
+        async with ModelPool(**settings.model_options()) as pool:
             aggregator = Aggregator(
                 kb,
                 pool.get(settings.memory_manager_model()),

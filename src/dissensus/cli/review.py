@@ -197,7 +197,7 @@ def submit(
     async def go() -> SubmitResult:
         if learning is None:
             return await queue.submit(item_id, reviewer=_reviewer(reviewer), values=parsed)
-        async with ModelPool(base_url=settings.openai_base_url) as pool:
+        async with ModelPool(**settings.model_options()) as pool:
             llm = pool.get(model or settings.memory_manager_model())
             return await queue.submit(
                 item_id,

@@ -56,7 +56,7 @@ def _execute(
         progress.update(task, completed=done, total=total)
 
     async def go() -> RunSummary | RerunReport:
-        async with ModelPool(base_url=settings.openai_base_url) as pool:
+        async with ModelPool(**settings.model_options()) as pool:
             runner = Runner(settings, db=db, open_model=pool.get, progress=update)
             if rerun_of is not None:
                 return await rerun_affected(

@@ -38,7 +38,7 @@ def ingest(
     database = open_database(settings)
 
     async def go() -> IngestReport:
-        async with ModelPool(base_url=settings.openai_base_url) as pool:
+        async with ModelPool(**settings.model_options()) as pool:
             triage_model = settings.signals.triage_model or settings.generators[0].model
             ingester = SignalIngester(
                 database,

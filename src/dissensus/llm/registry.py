@@ -72,6 +72,8 @@ def open_model(
     http_client: Any = None,
     bedrock_client: Any = None,
     region: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
 ) -> LLM:
     """Open a model by its model string; the caller closes it with ``await llm.aclose()``.
 
@@ -88,6 +90,10 @@ def open_model(
             (tests pass one with a mock transport).
         bedrock_client: ``bedrock:``: a boto3 ``bedrock-runtime`` client (tests pass a stubbed one).
         region: ``bedrock:``: AWS region; defaults to the AWS configuration.
+        timeout: ``openai:``/``anthropic:``: seconds one HTTP request may take (the SDKs wait
+            600 s by default, which lets a hung server hold a slot for half an hour).
+        retries: ``openai:``/``anthropic:``: retries of a failed request, with the SDK's
+            backoff with jitter; 429 answers honour ``Retry-After``.
 
     Raises:
         ConfigError: unknown provider or model, or missing credentials.
@@ -102,9 +108,13 @@ def open_model(
     if provider == "scripted":
         return _open_scripted(spec, name, profile)
     if provider == "openai":
-        return _open_openai(spec, name, base_url, api_key, profile, http_client)
+        return _open_openai(
+            spec, name, base_url, api_key, profile, http_client, timeout=timeout, retries=retries
+        )
     if provider == "anthropic":
-        return _open_anthropic(spec, name, api_key, profile, http_client)
+        return _open_anthropic(
+            spec, name, api_key, profile, http_client, timeout=timeout, retries=retries
+        )
     if provider == "bedrock":
         return _open_bedrock(spec, name, profile, bedrock_client, region)
     raise AssertionError(provider)  # pragma: no cover - parse_model_string closed the set
@@ -127,6 +137,9 @@ def _open_openai(
     api_key: str | None,
     profile: ModelProfile | None,
     http_client: Any,
+    *,
+    timeout: float | None = None,
+    retries: int | None = None,
 ) -> LLM:
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
@@ -140,7 +153,19 @@ def _open_openai(
                 "(or set OPENAI_BASE_URL) for an OpenAI-compatible server"
             )
         api_key = "not-needed"  # vLLM, Ollama and llama-server accept any key
-    provider = OpenAIProvider(base_url=base_url, api_key=api_key, http_client=http_client)
+    if timeout is None and retries is None:
+        provider = OpenAIProvider(base_url=base_url, api_key=api_key, http_client=http_client)
+    else:
+        from openai import AsyncOpenAI
+
+        client = AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            http_client=http_client,
+            **({"timeout": timeout} if timeout is not None else {}),
+            **({"max_retries": retries} if retries is not None else {}),
+        )
+        provider = OpenAIProvider(openai_client=client)
     model = OpenAIChatModel(name, provider=provider)
     # JSON-schema response formats are what OpenAI, vLLM and llama-server constrain decoding
     # with; small self-hosted models also fail more often at tool-call output.
@@ -153,6 +178,9 @@ def _open_anthropic(
     api_key: str | None,
     profile: ModelProfile | None,
     http_client: Any,
+    *,
+    timeout: float | None = None,
+    retries: int | None = None,
 ) -> LLM:
     if importlib.util.find_spec("anthropic") is None:
         raise MissingExtraError("anthropic", f"model {spec!r}")
@@ -160,7 +188,21 @@ def _open_anthropic(
     from pydantic_ai.providers.anthropic import AnthropicProvider
 
     try:
-        provider = AnthropicProvider(api_key=api_key, http_client=http_client)
+        if timeout is None and retries is None:
+            provider = AnthropicProvider(api_key=api_key, http_client=http_client)
+        else:
+            from anthropic import AsyncAnthropic
+
+            key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+            if not key:
+                raise UserError("no key")
+            client = AsyncAnthropic(
+                api_key=key,
+                http_client=http_client,
+                **({"timeout": timeout} if timeout is not None else {}),
+                **({"max_retries": retries} if retries is not None else {}),
+            )
+            provider = AnthropicProvider(anthropic_client=client)
     except UserError as exc:
         raise ConfigError(f"model {spec!r} needs an API key: set ANTHROPIC_API_KEY") from exc
     model = AnthropicModel(name, provider=provider)

@@ -63,7 +63,7 @@ def create_app(
         )
     database = db or Database.open(settings.database_url, home=settings.home)
     kb = KnowledgeBase(database)
-    pool = ModelPool(base_url=settings.openai_base_url)
+    pool = ModelPool(**settings.model_options())
 
     def open_memory_manager() -> LLM:
         return memory_manager or pool.get(settings.memory_manager_model())
