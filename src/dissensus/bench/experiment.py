@@ -408,8 +408,13 @@ class ExtractionBenchmark:
             if work is not None and work.extractions:
                 first = work.extractions[0]
                 output.generator[record.seq] = dict(first.values)
+                seconds = next(
+                    (c.latency_ms / 1000 for c in outcome.calls if c.stage == first.role), 0.0
+                )
                 output.generator_observations.append(
-                    _generator_observation(category, first.model, first.usage, self._profile)
+                    _generator_observation(
+                        category, first.model, first.usage, self._profile, seconds=seconds
+                    )
                 )
             self.progress.advance()
 
@@ -685,9 +690,14 @@ def _category(record: InputRecord, outcome: ProductOutcome) -> str:
 
 
 def _generator_observation(
-    category: str, model: str, usage: Usage, profile: Callable[[str], ModelProfile]
+    category: str,
+    model: str,
+    usage: Usage,
+    profile: Callable[[str], ModelProfile],
+    *,
+    seconds: float = 0.0,
 ) -> Observation:
-    """Generator-a's own share of a product (the ``single`` arm's cost when it is reused)."""
+    """Generator-a's own share of a product (the ``few-shot`` arm's cost when it is reused)."""
     return Observation(
         category=category,
         error=False,
@@ -699,6 +709,8 @@ def _generator_observation(
         output_tokens=usage.output_tokens,
         cost_usd=profile(model).cost(usage),
         finished=time.perf_counter(),
+        tokens_by_role=(("workers", usage.input_tokens + usage.output_tokens),),
+        seconds_by_role=(("workers", seconds),),
     )
 
 

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["write_plots"]
 
 _COLORS = {
+    "lexicon": "tab:brown",
     "single": "tab:gray",
+    "few-shot": "tab:orange",
     "no-learning": "tab:blue",
     "learning": "tab:green",
     "supervisor-only": "tab:purple",
@@ -63,7 +65,7 @@ def _f1_curve(results: BenchResults, plt: Any, path: Path) -> Path:
                 color="tab:olive",
                 label="learning (generator-a raw)",
             )
-        for name in ("single", "no-learning", "supervisor-only"):
+        for name in ("lexicon", "single", "few-shot", "no-learning", "supervisor-only"):
             arm = results.arms.get(name)
             if arm is not None:
                 ax.hlines(
