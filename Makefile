@@ -57,8 +57,8 @@ format: dev
 typecheck: dev
 	$(VENV)/bin/mypy src/dissensus
 
-# The small extraction benchmark on the embedded models (docs/benchmark.md), budgeted at 30
-# minutes on an idle machine: llama.cpp gets every core (--threads), which is much faster when
+# The small extraction benchmark on the embedded models (docs/benchmark.md): 31 minutes measured
+# on an idle 2-core machine: llama.cpp gets every core (--threads), which is much faster when
 # nothing else runs and much slower when something does. Data: --data DIR or
 # $DISSENSUS_BENCH_DATA (default ../shared/datasets/oa-mine).
 bench: dev

@@ -503,6 +503,7 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("serve",),
         ("bench", "extraction"),
         ("bench", "throughput"),
+        ("bench", "judge"),
         ("signals", "ingest"),
         ("kb", "compact"),
         ("report",),
