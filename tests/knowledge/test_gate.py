@@ -195,3 +195,28 @@ async def test_a_machine_never_merges_into_a_learning_a_person_approved(kb: Know
     assert placement.fallback is not None and "approved by a person" in placement.fallback
     assert kb.get(person.id).text == "The brand is the first word of the title."
     assert kb.get(person.id).version == 1
+
+
+async def test_a_new_value_must_look_like_its_attributes_verified_values() -> None:
+    # No verified product contains these, so none can come out worse: the shape check decides.
+    long_brand = await LearningGate(VERIFIED).check(
+        value(
+            "Brand",
+            "Snow Pans for Women Waterproof",
+            evidence="Snow Pans for Women Waterproof Nonstick Skillet 12in Gift Set",
+        )
+    )
+    assert (long_brand.outcome, long_brand.reason) == (
+        "failed",
+        "Brand = 'Snow Pans for Women Waterproof' has 5 words; "
+        "verified Brand values have at most 1",
+    )
+    holds_brand = await LearningGate(VERIFIED).check(
+        value("Material", "Lodge Steel", evidence="Lodge Steel Wok 14in")
+    )
+    assert holds_brand.outcome == "failed"
+    assert holds_brand.reason == "Material = 'Lodge Steel' contains 'lodge', a verified Brand"
+    fine = await LearningGate(VERIFIED).check(
+        value("Brand", "Victoria Co", evidence="Victoria Co 12in Skillet")
+    )
+    assert fine.passed, fine.reason

@@ -171,6 +171,7 @@ class LearningGate:
             return GateVerdict(
                 "failed", f"{value!r} is a verified {', '.join(others)}, not a {attribute}"
             )
+
         after = self.lexicon(draft.category, known)
         after.add(attribute, value)
         worse: list[str] = []
@@ -194,11 +195,48 @@ class LearningGate:
                     worse.append(f"{product.title[:60]!r} ({name} would be {new.get(name)!r})")
         if worse:
             return GateVerdict("failed", f"wrong on verified products: {'; '.join(worse[:3])}")
+        if not before.count(attribute, value):
+            shape = self._unlike(attribute, value, scope, before)
+            if shape is not None:
+                return GateVerdict("failed", shape)
         return GateVerdict(
             "passed",
             f"{attribute} = {value!r}: no verified product of {len(scope)} in scope gets worse "
             f"({matched} contain it)",
         )
+
+    def _unlike(
+        self, attribute: str, value: str, scope: Sequence[CheckedProduct], lexicon: Lexicon
+    ) -> str | None:
+        """Why a new value does not look like one of ``attribute``'s, or ``None``.
+
+        A value no verified product contains cannot produce a wrong match, so it needs another
+        check: the demo's tree showed "Brand: 'Snow Boots for Women Waterproof Faux'" and
+        "Brand: 'Mineral Sunscreen Stick SPF 50 Zinc'" passing on that alone. A new value may
+        be at most one word longer than the longest verified value of its attribute, and must
+        not contain a verified value of another attribute ("Stick" is a Form, "50" an SPF).
+        """
+        words = value_tokens(value)
+        lengths = [
+            _word_count(v)
+            for p in scope
+            if (v := p.attributes.get(attribute)) is not None and v.strip()
+        ]
+        if lengths and _word_count(value) > max(lengths) + 1:
+            return (
+                f"{attribute} = {value!r} has {_word_count(value)} words; verified {attribute} "
+                f"values have at most {max(lengths)}"
+            )
+        for other, known_values in lexicon.entries().items():
+            if other == attribute:
+                continue
+            for known_value in known_values:
+                part = value_tokens(known_value)
+                if part and any(
+                    words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1)
+                ):
+                    return f"{attribute} = {value!r} contains {known_value!r}, a verified {other}"
+        return None
 
     # --- examples -------------------------------------------------------------------------
 
@@ -281,6 +319,11 @@ class LearningGate:
             f"replayed on {outcome.products} verified products: {outcome.without} → "
             f"{outcome.with_rule} correct slots, none worse",
         )
+
+
+def _word_count(value: str) -> int:
+    """Words of a value, punctuation aside ("Tri-Ply" is two)."""
+    return sum(1 for t in value_tokens(value) if t.isalnum())
 
 
 def _nearest(
