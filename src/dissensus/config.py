@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -37,6 +37,7 @@ GeneratorStyle = Literal["direct", "evidence"]
 
 DEFAULT_MODEL = "local:gemma3-270m"
 DEFAULT_SUPERVISOR = "local:qwen2.5-coder-1.5b"
+_ALL_KINDS: tuple[LearningKind, ...] = ("value", "example", "rule")
 
 
 class _Strict(BaseModel):
@@ -191,7 +192,7 @@ class Settings(_Strict):
     confirmations: int = Field(default=0, ge=0)
     """deploy-and-learn only: later cases that must draft a learning again (a duplicate or a
     merge) before it goes active; 0 makes it active at once."""
-    learning_kinds: list[LearningKind] = Field(default_factory=lambda: ["value", "example", "rule"])
+    learning_kinds: list[LearningKind] = Field(default_factory=lambda: list(_ALL_KINDS))
     """Which learnings a resolved case writes: ``value`` (known values for the lexicon),
     ``example`` (the solved product, a demonstration), ``rule`` (prose, when the supervisor's
     lesson says something)."""
@@ -266,7 +267,7 @@ class Settings(_Strict):
         """The deployment mode and confirmations, as the knowledge room takes them."""
         return DeploymentPolicy(mode=self.deployment_mode, confirmations=self.confirmations)
 
-    def model_options(self) -> dict[str, object]:
+    def model_options(self) -> dict[str, Any]:
         """What every model the settings open is opened with (``ModelPool(**options)``)."""
         return {
             "base_url": self.openai_base_url,

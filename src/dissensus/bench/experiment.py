@@ -450,7 +450,7 @@ class ExtractionBenchmark:
         )
         wall = time.perf_counter() - began
         self._phase_seconds[name] = round(wall, 2)
-        predictions = [o.values for o in outputs]
+        predictions: list[Prediction] = [o.values for o in outputs]
         self._last_single = predictions
         self._write_predictions(name, plan, predictions)
         return ArmResult(
@@ -474,8 +474,12 @@ class ExtractionBenchmark:
     ) -> tuple[ArmResult, list[Prediction]]:
         """The verified catalog's dictionary alone: no model (the free baseline)."""
         began = time.perf_counter()
-        predictions = run_lexicon(
-            [r.product for r in plan.evaluation], schema, VerifiedCatalog.load(self.verified_path)
+        predictions: list[Prediction] = list(
+            run_lexicon(
+                [r.product for r in plan.evaluation],
+                schema,
+                VerifiedCatalog.load(self.verified_path),
+            )
         )
         self._phase_seconds["lexicon"] = round(time.perf_counter() - began, 2)
         self._write_predictions("lexicon", plan, predictions)
@@ -509,7 +513,7 @@ class ExtractionBenchmark:
         )
         wall = time.perf_counter() - began
         self._phase_seconds["supervisor-only"] = round(wall, 2)
-        predictions = [o.values for o in outputs]
+        predictions: list[Prediction] = [o.values for o in outputs]
         self._last_supervisor_only = predictions
         self._write_predictions("supervisor-only", plan, predictions)
         return ArmResult(

@@ -252,9 +252,9 @@ class LearningGate:
                 return GateVerdict("failed", f"{attribute} = {value!r} is not in the text")
         for product in scope:
             if value_tokens(product.title) == value_tokens(draft.text):
-                for attribute, value in draft.values.items():
+                for attribute, stated in draft.values.items():
                     if attribute in product.attributes and not _same(
-                        value, product.attributes[attribute]
+                        stated, product.attributes[attribute]
                     ):
                         return GateVerdict(
                             "failed",
@@ -266,12 +266,12 @@ class LearningGate:
             return GateVerdict("unchecked", f"no known values in {draft.category!r} to check")
         found = lexicon.match(text, list(draft.values))
         for attribute, seen in found.items():
-            value = draft.values.get(attribute)
-            if not _same(value, seen):
+            stated = draft.values.get(attribute)
+            if not _same(stated, seen):
                 return GateVerdict(
                     "failed",
                     f"the lexicon reads {attribute} = {seen!r} in this text, the example says "
-                    f"{value!r}",
+                    f"{stated!r}",
                 )
         for attribute, value in present.items():
             others = [a for a in lexicon.attributes_knowing(value) if a != attribute]

@@ -95,7 +95,8 @@ def _stamp_matches(path: Path, model: ChunkedModel) -> bool:
         stat = path.stat()
     except (OSError, ValueError):
         return False
-    return saved == {"sha256": model.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    expected = {"sha256": model.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return bool(saved == expected)
 
 
 def _write_stamp(path: Path, model: ChunkedModel) -> None:

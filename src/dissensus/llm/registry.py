@@ -158,13 +158,12 @@ def _open_openai(
     else:
         from openai import AsyncOpenAI
 
-        client = AsyncOpenAI(
-            base_url=base_url,
-            api_key=api_key,
-            http_client=http_client,
-            **({"timeout": timeout} if timeout is not None else {}),
-            **({"max_retries": retries} if retries is not None else {}),
-        )
+        limits: dict[str, Any] = {}
+        if timeout is not None:
+            limits["timeout"] = timeout
+        if retries is not None:
+            limits["max_retries"] = retries
+        client = AsyncOpenAI(base_url=base_url, api_key=api_key, http_client=http_client, **limits)
         provider = OpenAIProvider(openai_client=client)
     model = OpenAIChatModel(name, provider=provider)
     # JSON-schema response formats are what OpenAI, vLLM and llama-server constrain decoding
@@ -196,12 +195,12 @@ def _open_anthropic(
             key = api_key or os.environ.get("ANTHROPIC_API_KEY")
             if not key:
                 raise UserError("no key")
-            client = AsyncAnthropic(
-                api_key=key,
-                http_client=http_client,
-                **({"timeout": timeout} if timeout is not None else {}),
-                **({"max_retries": retries} if retries is not None else {}),
-            )
+            limits: dict[str, Any] = {}
+            if timeout is not None:
+                limits["timeout"] = timeout
+            if retries is not None:
+                limits["max_retries"] = retries
+            client = AsyncAnthropic(api_key=key, http_client=http_client, **limits)
             provider = AnthropicProvider(anthropic_client=client)
     except UserError as exc:
         raise ConfigError(f"model {spec!r} needs an API key: set ANTHROPIC_API_KEY") from exc
