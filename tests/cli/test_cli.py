@@ -405,7 +405,7 @@ def test_kb_show_prints_one_learning_and_rejects_unknown_ids(
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[:5] == [
-        f"{learning_id} v1 [active] at /home/knives",
+        f"{learning_id} v1 [active] rule at /home/knives",
         "attributes: Brand",
         f"text: {LESSON}",
         "sources: learn:k1; uses: 0",

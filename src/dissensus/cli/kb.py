@@ -122,7 +122,10 @@ def show(
     item = kb.get(learning_id)
     say = _say
     flag = ", approved" if item.approved and item.status == "proposed" else ""
-    say(f"{item.id} v{item.version} [{item.status}{flag}] at {item.node}")
+    say(f"{item.id} v{item.version} [{item.status}{flag}] {item.kind} at {item.node}")
+    if item.values:
+        shown = "; ".join(f"{k}: {v if v is not None else 'n/a'}" for k, v in item.values.items())
+        say(f"values: {shown}")
     if item.attributes:
         say(f"attributes: {', '.join(item.attributes)}")
     say(f"text: {item.text}")
