@@ -220,3 +220,13 @@ async def test_a_new_value_must_look_like_its_attributes_verified_values() -> No
         value("Brand", "Victoria Co", evidence="Victoria Co 12in Skillet")
     )
     assert fine.passed, fine.reason
+
+
+async def test_a_function_word_is_never_a_value() -> None:
+    verdict = await LearningGate(VERIFIED).check(
+        value("Brand", "NOT", evidence="Skillet 10in, NOT for induction")
+    )
+    assert (verdict.outcome, verdict.reason) == (
+        "failed",
+        "Brand = 'NOT' is a function word, not a value",
+    )

@@ -29,6 +29,11 @@ from dissensus.domain.lexicon import value_tokens
 
 __all__ = ["CheckedProduct", "GateVerdict", "LearningGate", "ReplayOutcome"]
 
+_FUNCTION_WORDS = frozenset(
+    "a an and are as at be by for from in is it not no of on or the to with without".split()
+)
+"""Words that are never a value on their own ("Brand: 'NOT'" came from "NOT for kids")."""
+
 MAX_VALUE_SHARE = 0.6
 """A value covering more of its title's tokens than this is the title, not an attribute value."""
 MAX_VALUE_WORDS = 8
@@ -155,6 +160,8 @@ class LearningGate:
         words = value_tokens(value)
         if len(words) > MAX_VALUE_WORDS:
             return GateVerdict("failed", f"{attribute} = {value!r} is a phrase, not a value")
+        if all(w in _FUNCTION_WORDS or not w.isalnum() for w in words):
+            return GateVerdict("failed", f"{attribute} = {value!r} is a function word, not a value")
         if draft.evidence:
             if not _contains(draft.evidence, value):
                 return GateVerdict("failed", f"{value!r} does not occur in the product text")
