@@ -178,10 +178,19 @@ class MemoryManager:
         """The model that takes placement decisions (for cost accounting)."""
         return self._llm.name
 
-    async def place(self, draft: LearningDraft, *, source: str) -> Placement:
-        """Place one draft learning; ``source`` is the case id that produced it (provenance)."""
+    async def place(
+        self, draft: LearningDraft, *, source: str, hold: str | None = None
+    ) -> Placement:
+        """Place one draft learning; ``source`` is the case id that produced it (provenance).
+
+        ``hold`` is why the case's own text cannot be trusted (a suspected prompt injection):
+        the learning is then placed ``proposed`` whatever the gate says, for a person to judge.
+        """
         walk = _Walk(draft, source, _draft_path(draft))
         walk.status, walk.gate = await self._gated(draft, walk.path)
+        if hold is not None and walk.status == "active":
+            walk.status = "proposed"
+            walk.gate = GateVerdict("failed", f"held for a person: the product's text has a {hold}")
         if draft.kind != "rule":
             return self._place_data(walk)
         try:

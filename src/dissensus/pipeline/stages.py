@@ -7,6 +7,7 @@ single product through exactly the code a run uses.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from dissensus.domain import (
     Status,
     Usage,
 )
+from dissensus.domain.injection import injection_reason
 from dissensus.knowledge import MemoryManager
 from dissensus.review import ReviewContext, ReviewPolicy, ReviewTicket, SupervisorView
 from dissensus.supervisor import Supervisor, SupervisorReport
@@ -251,12 +253,17 @@ class ProductEnricher:
     ) -> list[str]:
         assert report.resolution is not None and self.memory_manager is not None
         added: list[str] = []
+        # The product's text and signals are the seller's and customers' words: if they address
+        # the model, nothing this case teaches goes live without a person.
+        hold = injection_reason(
+            "\n".join([case.product.text, json.dumps(case.product.signals(), ensure_ascii=False)])
+        )
         async with self._placing:
             for draft in report.resolution.learnings:
                 if draft.kind not in self.learning_kinds:
                     continue
                 started = time.perf_counter()
-                placement = await self.memory_manager.place(draft, source=case.id)
+                placement = await self.memory_manager.place(draft, source=case.id, hold=hold)
                 if placement.model_calls:
                     calls.append(
                         ModelCall(

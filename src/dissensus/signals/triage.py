@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from dissensus.domain import Product
+from dissensus.domain.injection import injection_reason
 from dissensus.knowledge._text import normalize_text
 from dissensus.knowledge.retrieval import normalize_attribute
 from dissensus.llm import LLM
@@ -31,37 +32,12 @@ __all__ = [
     "rule_triage",
 ]
 
-_INJECTION = [
-    re.compile(p, re.I)
-    for p in (
-        r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instruction|rule|prompt|previous|above"
-        r"|system)s?\b",
-        r"\b(system|developer)\s*(prompt|message|:)",
-        r"\byou are (now|an? )\b",
-        r"\b(new|add (a|this)|write (a|this)|create (a|this)) (rule|learning|lesson|instruction)",
-        r"\b(always|never) (set|answer|output|extract|return|say)\b",
-        r"<\|?/?(im_start|im_end|system|assistant|user)\|?>",
-        r"^\s*(assistant|system|user)\s*:",
-        r"\bjailbreak\b|\bDAN\b|\bprompt injection\b",
-    )
-]
-"""Phrases that address the model rather than describe the product."""
-
 _UNRELATED_RETURN = re.compile(
     r"\b(changed my mind|no longer need|not needed|ordered (by mistake|twice|the wrong)|"
     r"arrived (late|too late)|late delivery|shipping|delivery|damaged|broken in transit|"
     r"found (it )?cheaper|better price|too expensive|gift|duplicate order)\b",
     re.I,
 )
-
-
-def injection_reason(text: str) -> str | None:
-    """Why ``text`` looks like an attempt to instruct the model, or ``None``."""
-    for pattern in _INJECTION:
-        found = pattern.search(text)
-        if found:
-            return f"suspected prompt injection ({found.group(0).strip()[:40]!r})"
-    return None
 
 
 @dataclass(slots=True)
