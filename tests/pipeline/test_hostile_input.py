@@ -111,3 +111,20 @@ async def test_a_hung_model_call_ends_its_product_with_the_reason_and_the_run_go
         "timed out after 0.5 s in the models (product_timeout_seconds); the run went on without it"
     )
     assert out[1]["error"] is None and out[1]["attributes"]["Brand"]["value"] == "Acme"
+
+
+async def test_a_password_in_the_base_url_is_never_stored(
+    tmp_path: Path, db: Database, schema_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from dissensus.pipeline.runner import redact_url
+    from dissensus.storage.tables import Run
+
+    config = settings(openai_base_url="http://ann:s3cret@127.0.0.1:9/v1?api_key=k3y&x=1")
+    await run(tmp_path, db, schema_path, [K1], Team().models, config)
+    with db.read() as session:
+        stored = session.scalars(select(Run.config)).one()
+    assert stored["openai_base_url"] == "http://ann:***@127.0.0.1:9/v1?api_key=***&x=1"
+    assert "s3cret" not in json.dumps(stored) and "k3y" not in json.dumps(stored)
+    assert redact_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"

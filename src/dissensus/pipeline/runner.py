@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
@@ -164,7 +165,7 @@ class Runner:
             input_sha256=file_sha256(request.input_path),
             schema_path=str(request.schema_path),
             schema_sha256=file_sha256(request.schema_path),
-            config=json.loads(self.settings.model_dump_json(exclude={"home", "database_url"})),
+            config=_stored_config(self.settings),
             output_path=str(request.out_path),
         )
         done = store.done_seqs()
@@ -337,6 +338,32 @@ class Runner:
         return [
             item for item in self.kb.list() if item.sources and item.sources[0].startswith(prefix)
         ]
+
+
+def _stored_config(settings: Settings) -> dict[str, object]:
+    """The settings as a run row keeps them: no paths of this machine, no secrets in URLs."""
+    config: dict[str, object] = json.loads(
+        settings.model_dump_json(exclude={"home", "database_url"})
+    )
+    url = config.get("openai_base_url")
+    if isinstance(url, str):
+        config["openai_base_url"] = redact_url(url)
+    return config
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password (and API-key-like query values) replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = "&".join(
+        f"{k}=***"
+        if k.lower() in {"key", "api_key", "apikey", "token", "access_token"}
+        else f"{k}={v}"
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _capped(product: Product, settings: Settings) -> tuple[Product, list[str]]:
