@@ -551,7 +551,7 @@ class _Slow(ScriptedLLM):
         self.log.append(("start", title))
         try:
             # K1 is slow: a whole batch of the other category fits in its time.
-            await asyncio.sleep(0.3 if K1["title"] in title else 0.01)
+            await asyncio.sleep(1.5 if K1["title"] in title else 0.01)
             return await super()._run(output_type, **kwargs)
         finally:
             self.in_flight -= 1

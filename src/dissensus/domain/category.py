@@ -64,6 +64,19 @@ class CategoryPath:
         """Knowledge-tree keys from the root (``/``) down to this path, inclusive."""
         return [ROOT_KEY, *(p.key for p in self.ancestors())]
 
+    def covers(self, category: str) -> bool:
+        """Whether ``category`` (a path as written) is this category or lies below it.
+
+        The scope of a category's evidence: its verified products and learnings include its
+        subcategories'. An unparsable category is covered by nothing.
+        """
+        try:
+            other = CategoryPath.parse(category).key
+        except ValueError:
+            return False
+        own = self.key
+        return other == own or other.startswith(own.rstrip("/") + "/")
+
     def child(self, name: str) -> CategoryPath:
         return CategoryPath((*self.parts, name))
 

@@ -98,9 +98,8 @@ def measure_effects(
     """Measure every learning that ever reached a prompt, best effect first."""
     products = _products(kb)
     effects: list[LearningEffect] = []
-    for learning in kb.list():
-        if learning.kind != "rule":
-            continue  # values and examples are checked by the gate, not by disagreement rates
+    # Values and examples are checked by the gate, not by disagreement rates.
+    for learning in kb.list(kind="rule"):
         with_it = [p for p in products if learning.id in p.learnings]
         if not with_it or learning.created_at is None:
             continue

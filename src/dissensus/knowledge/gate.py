@@ -117,12 +117,8 @@ class LearningGate:
 
     def in_scope(self, category: str) -> list[CheckedProduct]:
         """Verified products of ``category`` or below it."""
-        key = CategoryPath.parse(category).key
-        return [
-            p
-            for p in self._verified
-            if (k := CategoryPath.parse(p.category).key) == key or k.startswith(key + "/")
-        ]
+        path = CategoryPath.parse(category)
+        return [p for p in self._verified if path.covers(p.category)]
 
     def lexicon(self, category: str, known: Lexicon | None = None) -> Lexicon:
         """The verified values of the scope (plus ``known``, the active value learnings)."""

@@ -379,9 +379,13 @@ class KnowledgeBase:
             return to_learning(self._require_learning(session, learning_id))
 
     def list(
-        self, node_key: str | None = None, status: LearningStatus | None = None
+        self,
+        node_key: str | None = None,
+        status: LearningStatus | None = None,
+        *,
+        kind: LearningKind | None = None,
     ) -> builtins.list[Learning]:
-        """Learnings, optionally on one node and/or with one status, oldest first."""
+        """Learnings, optionally on one node, with one status and/or of one kind, oldest first."""
         query = select(LearningRow).order_by(
             LearningRow.node_key, LearningRow.created_at, LearningRow.id
         )
@@ -389,6 +393,8 @@ class KnowledgeBase:
             query = query.where(LearningRow.node_key == node_key)
         if status is not None:
             query = query.where(LearningRow.status == status)
+        if kind is not None:
+            query = query.where(LearningRow.kind == kind)
         with self._db.read() as session:
             return [to_learning(r) for r in session.scalars(query)]
 

@@ -81,7 +81,7 @@ class AutoCompaction:
     def size(self, key: str) -> NodeSize:
         """The node's active learnings and the prompt tokens they take."""
         # Rules only: they are what takes prompt budget and what compaction can merge.
-        active = [lr for lr in self.kb.list(node_key=key, status="active") if lr.kind == "rule"]
+        active = self.kb.list(node_key=key, status="active", kind="rule")
         return NodeSize(
             node=key,
             learnings=len(active),

@@ -22,14 +22,6 @@ from dissensus.workers import ProductEvidence
 __all__ = ["CategoryEvidence", "EvidenceSource"]
 
 
-def _in_scope(category: str, key: str) -> bool:
-    try:
-        other = CategoryPath.parse(category).key
-    except ValueError:
-        return False
-    return other == key or other.startswith(key.rstrip("/") + "/")
-
-
 @dataclass
 class CategoryEvidence:
     """The evidence of one category, ready to rank per product."""
@@ -105,13 +97,12 @@ class EvidenceSource:
         self.lexicon = lexicon
 
     def for_category(self, path: CategoryPath) -> CategoryEvidence:
-        key = path.key
         pool: list[SolvedExample] = []
         lexicon = Lexicon() if self.lexicon else None
         ids: list[str] = []
         if self.catalog is not None:
             for p in self.catalog.products:
-                if _in_scope(p.category, key):
+                if path.covers(p.category):
                     pool.append(
                         SolvedExample(title=p.title, values=p.attributes, source=f"verified:{p.id}")
                     )
