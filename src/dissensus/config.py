@@ -98,6 +98,10 @@ class ReviewSettings(_Strict):
     """The audit rate never decays below this (0: mature categories stop being audited)."""
     claim_minutes: float = Field(default=30.0, gt=0.0)
     """Visibility timeout: a claimed item not submitted within this returns to the queue."""
+    teach: bool = True
+    """A reviewer's answer becomes value and example learnings of the product's category
+    (published as the deployment publishes a person's learnings: at once in deploy-and-learn,
+    at the next promotion in learn-then-deploy), so later products benefit, not only this one."""
 
 
 class SignalSettings(_Strict):

@@ -97,8 +97,12 @@ def test_submit_sets_values_places_a_proposed_learning_and_rewrites_the_output(
     assert f"Rewrote {out} (1 records)" in result.output
     line = json.loads(out.read_text())
     assert line["attributes"]["Brand"]["status"] == "human"
-    (learning,) = KnowledgeBase(cli_db).list()
+    (learning,) = KnowledgeBase(cli_db).list(kind="rule")
     assert (learning.status, learning.sources) == ("proposed", ["r1:k0"])
+    # The answer itself teaches: the values and the solved product, attributed to the reviewer.
+    taught = KnowledgeBase(cli_db).list(kind="value") + KnowledgeBase(cli_db).list(kind="example")
+    assert {lr.kind for lr in taught} == {"value", "example"}
+    assert "Taught: " in result.output
     again = runner.invoke(review_app, ["submit", str(item_id), "--set", "Brand=Acme"])
     assert again.exit_code == 2 and "already submitted by ann" in again.output
 

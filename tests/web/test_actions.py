@@ -59,7 +59,7 @@ def test_a_reviewers_learning_enters_the_kb_as_proposed_under_their_name(
         users=cheap_users(seeded.db),
     )
     kb = KnowledgeBase(seeded.db)
-    before = {lr.id for lr in kb.list()}
+    before = {lr.id for lr in kb.list(kind="rule")}
     with TestClient(app) as client:
         token = log_in(client, USERS["reviewer"])
         page = client.post(
@@ -74,7 +74,7 @@ def test_a_reviewers_learning_enters_the_kb_as_proposed_under_their_name(
     assert "(proposed)" in page
     events = [e for e in kb.history() if e.actor == "rita"]
     assert events, "the placement is attributed to the reviewer"
-    new = {lr.id for lr in kb.list()} - before
+    new = {lr.id for lr in kb.list(kind="rule")} - before
     for learning_id in new:
         assert kb.get(learning_id).status == "proposed"
 

@@ -22,6 +22,7 @@ from dissensus.review import (
     ReviewQueue,
     ReviewReason,
     SubmitResult,
+    describe_taught,
     output_path_of,
     run_is_active,
     write_run_output,
@@ -79,7 +80,7 @@ def list_items(
     run_id: Annotated[str | None, typer.Option("--run", help="Only this run.")] = None,
     reason: Annotated[
         ReviewReason | None,
-        typer.Option("--reason", help="needs_human, low_confidence or audit."),
+        typer.Option("--reason", help="needs_human, low_confidence, unverified or audit."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most N items.")] = 50,
     as_json: JsonOpt = False,
@@ -123,7 +124,7 @@ def next_item(
     run_id: Annotated[str | None, typer.Option("--run", help="Only this run.")] = None,
     reason: Annotated[
         ReviewReason | None,
-        typer.Option("--reason", help="needs_human, low_confidence or audit."),
+        typer.Option("--reason", help="needs_human, low_confidence, unverified or audit."),
     ] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -222,6 +223,8 @@ def submit(
             f"{escape(result.placement.node)}.",
             highlight=False,
         )
+    if result.taught:
+        console.print(f"Taught: {escape(describe_taught(result.taught))}.", highlight=False)
     if write_output:
         _rewrite_output(database, item.run_id)
 

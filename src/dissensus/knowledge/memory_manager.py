@@ -131,6 +131,9 @@ class Placement(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     """Tokens spent on placement decisions, over every model call."""
     model_calls: int = 0
+    held: str | None = None
+    """Why the learning waits for a person although the deployment would publish it (the gate
+    failed or could not check it, or the case's text was held); ``None`` otherwise."""
 
 
 class _Fallback(Exception):
@@ -142,8 +145,11 @@ class MemoryManager:
 
     Args:
         kb: The knowledge base to write.
-        llm: Model asked at nodes where the placement is a real choice.
+        llm: Model asked at nodes where the placement is a real choice; ``None`` places data
+            learnings only as they need no model (a rule then falls back to its own node).
         actor: Name written into the history for its changes.
+        person: ``actor`` is a person (a reviewer's answers): a proposed learning of the same
+            data, when the gate passes it, is activated as confirmed by them.
         status: Status of placed learnings (``"proposed"`` when humans approve them first).
         activate_after: Later cases that must draft a proposed learning again (a discard as its
             duplicate, or a merge into it) before it becomes active; ``None``: never (only
@@ -155,9 +161,10 @@ class MemoryManager:
     def __init__(
         self,
         kb: KnowledgeBase,
-        llm: LLM,
+        llm: LLM | None,
         *,
         actor: str = "memory-manager",
+        person: bool = False,
         status: LearningStatus = "active",
         activate_after: int | None = None,
         max_depth: int = 6,
@@ -168,6 +175,7 @@ class MemoryManager:
         self._gate = gate
         self._llm = llm
         self._actor = actor
+        self._person = person
         self._status: LearningStatus = status
         self._activate_after = activate_after
         self._max_depth = max_depth
@@ -176,7 +184,7 @@ class MemoryManager:
     @property
     def model_name(self) -> str:
         """The model that takes placement decisions (for cost accounting)."""
-        return self._llm.name
+        return self._llm.name if self._llm is not None else "none"
 
     async def place(
         self, draft: LearningDraft, *, source: str, hold: str | None = None
@@ -191,6 +199,8 @@ class MemoryManager:
         if hold is not None and walk.status == "active":
             walk.status = "proposed"
             walk.gate = GateVerdict("failed", f"held for a person: the product's text has a {hold}")
+        if walk.gate is not None and not walk.gate.passed:
+            walk.held = walk.gate.describe()
         if draft.kind != "rule":
             return self._place_data(walk)
         try:
@@ -223,6 +233,13 @@ class MemoryManager:
             lr for lr in self._kb.list(node_key=key) if lr.status in _LIVE and lr.kind == draft.kind
         ]
         duplicate = next((lr for lr in here if _same_data(lr, draft)), None)
+        if duplicate is not None and self._person and duplicate.status == "proposed":
+            if walk.status == "active":
+                # A person's answer is the evidence the held learning waited for.
+                walk.step(key, "discard", duplicate.id, "rule", f"{self._actor} confirms it")
+                duplicate = self._kb.set_status(
+                    duplicate.id, "active", self._actor, walk.reason(f"confirmed by {self._actor}")
+                )
         if duplicate is not None:
             walk.step(key, "discard", duplicate.id, "rule", f"same {draft.kind} already here")
             return self._discard(walk, key, duplicate, f"same {draft.kind} as {duplicate.id}")
@@ -278,6 +295,8 @@ class MemoryManager:
             key = key_or_final
 
     async def _decide(self, walk: _Walk, key: str, shown: Sequence[Learning]) -> PlacementDecision:
+        if self._llm is None:
+            raise _Fallback("no model was given for placement decisions")
         children = self._kb.children(key)
         answer = await self._llm.structured(
             PlacementDecision,
@@ -451,6 +470,8 @@ class _Walk:
         self.status: LearningStatus = "proposed"
         """The status a new learning of this walk gets (the deployment's, after the gate)."""
         self.gate: GateVerdict | None = None
+        self.held: str | None = None
+        """Set when the gate (or a hold) kept a learning the deployment would publish."""
 
     def reason(self, reason: str) -> str:
         """The history reason of the final op, with the gate's verdict when there was one."""
@@ -473,6 +494,7 @@ class _Walk:
             steps=list(self.steps),
             usage=self.usage,
             model_calls=self.calls,
+            held=self.held,
         )
 
 

@@ -143,6 +143,7 @@ class ProductEnricher:
         )
         case: Case | None = None
         report: SupervisorReport | None = None
+        held = False
         if outcome.disputed:
             case = _case(self.run_id, product, attributes, work, outcome, ids, evidence)
             started = time.perf_counter()
@@ -163,7 +164,7 @@ class ProductEnricher:
             models.append(report.model)
             results.update(self._settle(case, report, ids))
             if self._should_learn(report):
-                result.learnings_added = await self._learn(case, report, result.calls)
+                result.learnings_added, held = await self._learn(case, report, result.calls)
         # Keep the schema's attribute order in the output.
         result.record.attributes = {
             s.name: results[s.name] for s in attributes if s.name in results
@@ -171,7 +172,7 @@ class ProductEnricher:
         result.record.models = list(dict.fromkeys(models))
         if self.review is not None:
             result.review = self._ticket(
-                product, result.record, attributes, work, learnings, case, report
+                product, result.record, attributes, work, learnings, case, report, held=held
             )
         return result
 
@@ -184,6 +185,8 @@ class ProductEnricher:
         learnings: list[Learning],
         case: Case | None,
         report: SupervisorReport | None,
+        *,
+        held: bool = False,
     ) -> ReviewTicket | None:
         """The review stage: ask the policy, and capture what a reviewer will need."""
         assert self.review is not None
@@ -193,6 +196,7 @@ class ProductEnricher:
             resolution=resolution,
             run_id=self.run_id,
             maturity=self.maturity(record.category or ""),
+            held=held,
         )
         if triage is None:
             return None
@@ -250,9 +254,11 @@ class ProductEnricher:
 
     async def _learn(
         self, case: Case, report: SupervisorReport, calls: list[ModelCall]
-    ) -> list[str]:
+    ) -> tuple[list[str], bool]:
+        """Place the case's drafts; returns the learnings added and whether any was held."""
         assert report.resolution is not None and self.memory_manager is not None
         added: list[str] = []
+        held = False
         # The product's text and signals are the seller's and customers' words: if they address
         # the model, nothing this case teaches goes live without a person.
         hold = injection_reason(
@@ -276,7 +282,8 @@ class ProductEnricher:
                     )
                 if placement.learning_id is not None:
                     added.append(placement.learning_id)
-        return added
+                    held = held or placement.held is not None
+        return added, held
 
 
 def _worker_calls(work: WorkerOutput, latency_ms: float) -> list[ModelCall]:

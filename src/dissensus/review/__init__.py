@@ -4,10 +4,12 @@ Owns which output records go to a person (:class:`ReviewPolicy`: supervisor "nee
 resolutions below the confidence threshold, and an audit sample of consensus results that decays
 as a category matures), the queue itself (:class:`ReviewQueue`: enqueue, list, atomic claims
 with a visibility timeout, submit — which rewrites the stored output record and places an
-optional learning as ``proposed`` through the memory manager) and rewriting a run's output file
-from the stored records. Uses ``domain``, ``knowledge``, ``llm`` (the ``LLM`` contract only),
-``storage``, ``config`` and ``errors``; must not import ``pipeline``, ``supervisor``,
-``workers``, ``cli`` or ``web`` — the pipeline calls it, and the fronts call it.
+optional learning as ``proposed`` through the memory manager, and with a
+:class:`ReviewTeacher` turns the reviewed values into value and example learnings) and
+rewriting a run's output file from the stored records. Uses ``domain``, ``knowledge``,
+``llm`` (the ``LLM`` contract only), ``storage``, ``config`` and ``errors``; must not
+import ``pipeline``, ``supervisor``, ``workers``, ``cli`` or ``web`` — the pipeline calls
+it, and the fronts call it.
 """
 
 from dissensus.review.export import output_path_of, run_is_active, write_run_output
@@ -25,6 +27,7 @@ from dissensus.review.item import (
 )
 from dissensus.review.policy import ReviewPolicy, sample_point
 from dissensus.review.queue import ReviewQueue
+from dissensus.review.teaching import ReviewTeacher, describe_taught, review_drafts
 
 __all__ = [
     "QueueStats",
@@ -35,11 +38,14 @@ __all__ = [
     "ReviewQueue",
     "ReviewReason",
     "ReviewState",
+    "ReviewTeacher",
     "ReviewTicket",
     "Submission",
     "SubmitResult",
     "SupervisorView",
+    "describe_taught",
     "output_path_of",
+    "review_drafts",
     "run_is_active",
     "sample_point",
     "write_run_output",

@@ -33,14 +33,21 @@ __all__ = [
     "SupervisorView",
 ]
 
-ReviewReason = Literal["needs_human", "low_confidence", "audit"]
+ReviewReason = Literal["needs_human", "low_confidence", "unverified", "audit"]
 """Why a record is in the queue: the supervisor handed it over (or could not answer), its
-resolution was below the confidence threshold, or it was sampled to audit a consensus result."""
+resolution was below the confidence threshold, it taught learnings the gate could not verify
+(a person's answer settles the product and, with a teacher, the learnings), or it was sampled
+to audit a consensus result."""
 
 ReviewState = Literal["open", "claimed", "done"]
 """``open`` items can be claimed (a claim past its timeout counts as open again)."""
 
-REASON_PRIORITY: dict[ReviewReason, int] = {"needs_human": 0, "low_confidence": 1, "audit": 2}
+REASON_PRIORITY: dict[ReviewReason, int] = {
+    "needs_human": 0,
+    "low_confidence": 1,
+    "unverified": 2,
+    "audit": 3,
+}
 """Claim order: records without a usable value first, audits last."""
 
 
@@ -140,6 +147,9 @@ class SubmitResult(BaseModel):
     """The output record as stored after the submission."""
     placement: Placement | None = None
     """Where the submitted learning went, when there was one."""
+    taught: list[Placement] = Field(default_factory=list)
+    """The value and example learnings the reviewed values became (see
+    :mod:`dissensus.review.teaching`), when the queue was given a teacher."""
 
 
 class QueueStats(BaseModel):

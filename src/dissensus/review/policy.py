@@ -1,12 +1,15 @@
 """Which output records go to a person, and how the audit sample decays as a category matures.
 
-Three rules, in priority order:
+Four rules, in priority order:
 
 1. **needs_human** — an attribute is ``needs_review`` because the supervisor said "needs a
    human", abstained, or left a disputed attribute out of its resolution.
 2. **low_confidence** — an attribute is ``needs_review`` only because the resolution's confidence
    was below :attr:`ReviewPolicy.confidence`.
-3. **audit** — a record with consensus values and nothing waiting is sampled with probability
+3. **unverified** — the supervisor's resolution taught learnings that the gate could not verify
+   and kept for a person: the resolved attributes go to review, so that a person's answer
+   settles the product and (with a :class:`~dissensus.review.ReviewTeacher`) the learnings.
+4. **audit** — a record with consensus values and nothing waiting is sampled with probability
    ``max(audit_min_rate, audit_rate * 0.5 ** (maturity / audit_half_life))``. A category's
    *maturity* is the number of its products in runs that completed before the current run
    started: fixed for the whole run, so the decision for a product never depends on timing.
@@ -83,6 +86,7 @@ class ReviewPolicy:
         resolution: Resolution | None,
         run_id: str,
         maturity: int,
+        held: bool = False,
     ) -> Triage | None:
         """Decide whether ``record`` goes to review; ``None`` means it does not.
 
@@ -91,6 +95,7 @@ class ReviewPolicy:
             resolution: The supervisor's resolution, when it was called and answered.
             run_id: The run (with the product id, the audit sample's seed).
             maturity: Products of the record's category in earlier completed runs.
+            held: The product's resolution taught learnings the gate kept for a person.
         """
         if record.error is not None:
             return None
@@ -103,6 +108,9 @@ class ReviewPolicy:
                 and all(name in resolution.values for name in waiting)
             )
             return Triage("low_confidence" if unsure_only else "needs_human", waiting)
+        resolved = [n for n, a in record.attributes.items() if a.status == "supervisor"]
+        if held and resolved:
+            return Triage("unverified", resolved)
         agreed = [n for n, a in record.attributes.items() if a.status == "consensus"]
         if not agreed:
             return None

@@ -39,6 +39,7 @@ from dissensus.review.item import (
     Submission,
     SubmitResult,
 )
+from dissensus.review.teaching import ReviewTeacher
 from dissensus.storage import Database
 from dissensus.storage.tables import ReviewItemRow, Run, RunProduct, utcnow
 
@@ -56,6 +57,8 @@ class ReviewQueue:
         db: The database holding the runs whose records are reviewed.
         claim_timeout: How long a claim lasts before the item returns to the queue.
         clock: The current time (tests move it to expire claims).
+        teacher: What submissions teach the knowledge base by default (``None``: nothing
+            beyond the reviewer's optional learning text).
     """
 
     def __init__(
@@ -64,17 +67,26 @@ class ReviewQueue:
         *,
         claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
         clock: Clock = utcnow,
+        teacher: ReviewTeacher | None = None,
     ) -> None:
         if claim_timeout <= timedelta(0):
             raise ReviewError(f"claim timeout must be positive, not {claim_timeout}")
         self.db = db
         self.claim_timeout = claim_timeout
         self._clock = clock
+        self.teacher = teacher
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings) -> ReviewQueue:
-        """The queue with the claim timeout of ``settings.review``."""
-        return cls(db, claim_timeout=timedelta(minutes=settings.review.claim_minutes))
+        """The queue with the claim timeout of ``settings.review``, teaching when it says so."""
+        teacher = (
+            ReviewTeacher(KnowledgeBase(db), status=settings.deployment().authored_status)
+            if settings.review.teach
+            else None
+        )
+        return cls(
+            db, claim_timeout=timedelta(minutes=settings.review.claim_minutes), teacher=teacher
+        )
 
     # --- filling the queue ----------------------------------------------------------------
 
@@ -312,6 +324,7 @@ class ReviewQueue:
         values: Mapping[str, str | None],
         learning: str | LearningDraft | None = None,
         llm: LLM | None = None,
+        teacher: ReviewTeacher | None = None,
     ) -> SubmitResult:
         """Record a reviewer's final values, close the item, and place an optional learning.
 
@@ -329,6 +342,9 @@ class ReviewQueue:
                 attributes set) or a full draft. Placed as ``proposed``.
             llm: The model the memory manager asks where the placement is a real choice;
                 required when ``learning`` is given.
+            teacher: Turns the final values into value and example learnings for later
+                products; defaults to the queue's own (``None`` there: they correct this
+                record only).
 
         Raises:
             ReviewError: The item is unknown, done, claimed by someone else, or a value is
@@ -388,7 +404,19 @@ class ReviewQueue:
                 done = _require(session, item_id, lock=True)
                 done.submission = submission.model_dump(mode="json")
                 item = _item(done, now)
-        return SubmitResult(item=item, record=record, placement=placement)
+        teacher = teacher or self.teacher
+        taught = (
+            await teacher.teach(
+                context.product,
+                context.attributes,
+                final,
+                reviewer=reviewer,
+                source=f"review:{item_id}:{item.run_id}:{item.product_id}",
+            )
+            if teacher is not None
+            else []
+        )
+        return SubmitResult(item=item, record=record, placement=placement, taught=taught)
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -243,7 +243,7 @@ class ReviewItemRow(Base):
     product_id: Mapped[str] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(16))
-    """``needs_human``, ``low_confidence`` or ``audit``."""
+    """``needs_human``, ``low_confidence``, ``unverified`` or ``audit``."""
     priority: Mapped[int] = mapped_column(Integer)
     """Lower is claimed first (follows the reason)."""
     attributes: Mapped[list[str]] = mapped_column(default=list)

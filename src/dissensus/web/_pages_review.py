@@ -12,7 +12,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from dissensus.errors import DissensusError, ReviewError
-from dissensus.review import ReviewDetail, output_path_of, run_is_active, write_run_output
+from dissensus.review import (
+    ReviewDetail,
+    describe_taught,
+    output_path_of,
+    run_is_active,
+    write_run_output,
+)
 from dissensus.web._auth import flash, require
 from dissensus.web._deps import WebDeps, deps, render
 from dissensus.web.users import User
@@ -133,6 +139,8 @@ async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Re
     if result.placement is not None:
         where = result.placement.learning_id or result.placement.duplicate_of
         flash(request, f"Learning {result.placement.op} as {where} (proposed).")
+    if result.taught:
+        flash(request, f"Taught: {describe_taught(result.taught)}.")
     flash(request, _rewrite_output(app, result.item.run_id))
     return _back(f"/review/{item_id}")
 
