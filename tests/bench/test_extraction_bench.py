@@ -187,3 +187,29 @@ def test_the_cli_names_an_unknown_arm(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "unknown arm 'magic'" in result.output
+
+
+async def test_the_human_review_arm_answers_review_items_from_stream_labels(
+    tmp_path: Path,
+) -> None:
+    data = write_dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    arms = ["lexicon", "no-learning", "learning", "human-review"]
+    async with pool_with(scripted_models()) as pool:
+        results = await run_extraction(
+            config(data, out, arms=arms, review_budget=3), settings(), open_model=pool.get
+        )
+    assert list(results.arms) == arms
+    assert [c.after for c in results.review_checkpoints] == [4, 8]
+    assert results.arms["human-review"].scores == results.review_checkpoints[-1].system
+    reviews = results.reviews
+    assert reviews is not None and 0 < reviews.answered <= 3
+    assert sum(reviews.by_reason.values()) == reviews.answered
+    assert reviews.taught_active + reviews.taught_held + reviews.confirmed > 0
+    # The reviewers' database is its own: the learning arm's knowledge base never sees them.
+    knowledge = json.loads((out / "knowledge.json").read_text())
+    assert all(e["actor"] != "simulated-reviewer" for e in knowledge["history"])
+    pairs = {(i.a, i.b) for i in results.intervals}
+    assert ("human-review", "no-learning") in pairs and ("human-review", "learning") in pairs
+    assert (out / "predictions" / "human-review-after-0008.jsonl").exists()
+    assert "human-review" in (out / "report.md").read_text()

@@ -4,6 +4,7 @@ gate, attributed to the reviewer; and the policy sends cases with held learnings
 from __future__ import annotations
 
 import pytest
+from tests.review.conftest import ATTRIBUTES, seed, ticket
 
 from dissensus.config import Settings
 from dissensus.domain import AttributeResult, EnrichedRecord, LearningDraft, Resolution
@@ -17,7 +18,6 @@ from dissensus.review import (
 )
 from dissensus.storage import Database
 from dissensus.supervisor.verified_catalog import VerifiedProduct
-from tests.review.conftest import ATTRIBUTES, seed, ticket
 
 pytestmark = pytest.mark.anyio
 

@@ -25,13 +25,21 @@ from dissensus.bench.loader import (
     default_data_dir,
     load_split,
 )
-from dissensus.bench.results import ARMS, REFERENCES, Arm, BenchConfig, BenchResults
+from dissensus.bench.results import (
+    ARMS,
+    DEFAULT_ARMS,
+    REFERENCES,
+    Arm,
+    BenchConfig,
+    BenchResults,
+)
 from dissensus.bench.scoring import Scores, SlotCounts, Variant, classify, score
 from dissensus.bench.splits import DataPlan, plan_data
 
 __all__ = [
     "ARMS",
     "DATA_ENV",
+    "DEFAULT_ARMS",
     "REFERENCES",
     "Arm",
     "BenchConfig",

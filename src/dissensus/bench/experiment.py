@@ -50,6 +50,7 @@ from dissensus.bench.results import (
     Interval,
     ModelVersion,
     PassStats,
+    ReviewStats,
     SupervisorAccuracy,
     VariantScores,
 )
@@ -59,10 +60,11 @@ from dissensus.bench.stats import Observation, observe, pass_stats, windows
 from dissensus.config import Settings
 from dissensus.domain import CatalogSchema, Usage
 from dissensus.errors import InputError
-from dissensus.knowledge import KnowledgeBase
+from dissensus.knowledge import KnowledgeBase, LearningGate
 from dissensus.llm import LLM, EngineOptions, ModelProfile
 from dissensus.llm.local import LOCAL_MODELS
 from dissensus.pipeline import InputRecord, ProductOutcome, Runner, RunRequest
+from dissensus.review import ReviewQueue, ReviewTeacher
 from dissensus.storage import Database
 from dissensus.supervisor import VerifiedCatalog
 
@@ -189,11 +191,16 @@ class ExtractionBenchmark:
         self._prepare_workspace(plan)
         schema = CatalogSchema.load(self.schema_path)
         arms = set(cfg.arms)
-        system = bool(arms & {"learning", "no-learning"})
-        stream_len = len(plan.stream) if "learning" in arms else 0
+        system = bool(arms & {"learning", "no-learning", "human-review"})
+        streamed = bool(arms & {"learning", "human-review"})
+        stream_len = len(plan.stream) if streamed else 0
         points = checkpoints(stream_len, cfg.checkpoint_every) if system else []
         n_eval = len(plan.evaluation)
         total = len(points) * n_eval + stream_len
+        if "human-review" in arms:  # its own stream and checkpoints; checkpoint 0 is shared
+            total += stream_len + (len(points) - 1) * n_eval
+            if "learning" not in arms:
+                total -= stream_len + (len(points) - 1) * n_eval
         total += n_eval if "supervisor-only" in arms else 0
         total += n_eval if "single" in arms else 0
         total += n_eval if ("few-shot" in arms and not system) else 0
@@ -228,28 +235,36 @@ class ExtractionBenchmark:
 
         first: _PassOutput | None = None
         if system:
+            # Without the learning arm, the human-review arm's stream is the only one.
+            learning_points = points if "learning" in arms or "human-review" not in arms else [0]
             stream_db = Database.open(f"sqlite:///{self.work / 'stream.db'}")
             try:
                 previous = 0
-                for point in points:
+                for point in learning_points:
                     if point > previous:
                         await self._stream(stream_db, plan.stream[previous:point], previous)
                         previous = point
                     output, checkpoint = await self._checkpoint(stream_db, point, scored)
                     checkpoint.supervisor = supervisor_accuracy(gold, output)
                     results.checkpoints.append(checkpoint)
-                    predictions["learning" if point == points[-1] else f"@{point}"] = output.system
+                    name = "learning" if point == points[-1] else f"@{point}"
+                    predictions[name] = output.system
                     self._write_predictions(f"learning-after-{point:04d}", plan, output.system)
                     self._write_predictions(
                         f"learning-after-{point:04d}-generator-a", plan, output.generator
                     )
                     first = first or output
-                if stream_len:
+                if stream_len and "learning" in arms:
                     results.stream = pass_stats(self._stream_obs, wall_seconds=self._clock())
                     results.windows = windows(self._stream_obs, cfg.window, started=0.0)
-                results.knowledge_export = self._export_knowledge(stream_db)
+                if learning_points is points:
+                    results.knowledge_export = self._export_knowledge(stream_db)
             finally:
                 stream_db.close()
+            if "human-review" in arms and stream_len:
+                predictions["human-review"] = await self._human_review(
+                    plan, points, results, scored
+                )
 
         if first is not None:
             zero = results.checkpoints[0]
@@ -261,6 +276,19 @@ class ExtractionBenchmark:
                     stats=zero.stats,
                     source="the learning arm's checkpoint 0 (same settings, empty knowledge "
                     "base, learning off during evaluation): one pass, reported for both",
+                )
+            if "human-review" in arms and results.review_checkpoints:
+                last = results.review_checkpoints[-1]
+                reviews = results.reviews
+                results.arms["human-review"] = ArmResult(
+                    arm="human-review",
+                    description="the learning arm with reviewers: review-queue items on stream "
+                    "products answered from the stream's own labels, the answers teaching the "
+                    f"knowledge base (budget {cfg.review_budget} answers)",
+                    scores=last.system,
+                    stats=last.stats,
+                    source=f"its last checkpoint (after {last.after} stream products and "
+                    f"{reviews.answered if reviews else 0} answers, knowledge base frozen)",
                 )
             if "learning" in arms:
                 last = results.checkpoints[-1]
@@ -331,47 +359,71 @@ class ExtractionBenchmark:
 
     # --- phases ---------------------------------------------------------------------------
 
-    async def _stream(self, db: Database, records: list[LabelledRecord], start: int) -> None:
-        """Stream products through the learning system (learning on) on the live database."""
+    async def _stream(
+        self,
+        db: Database,
+        records: list[LabelledRecord],
+        start: int,
+        *,
+        lane: str = "",
+        observations: list[Observation] | None = None,
+    ) -> str:
+        """Stream products through the learning system (learning on) on the live database;
+        returns the run id. ``lane`` names a second stream (``review``) apart from the first."""
         end = start + len(records)
-        name = f"stream {start}-{end}"
+        tag = f"{lane}-" if lane else ""
+        name = f"{lane + ' ' if lane else ''}stream {start}-{end}"
         self.progress.phase(name)
-        path = write_inputs(records, self.work / f"stream-{start:04d}-{end:04d}.jsonl")
+        path = write_inputs(records, self.work / f"{tag}stream-{start:04d}-{end:04d}.jsonl")
         settings = self.settings.model_copy(update={"learning": True, "use_knowledge": True})
+        sink = self._stream_obs if observations is None else observations
+        clock: Callable[[], float] | None = self._clock if observations is None else None
 
         def hook(record: InputRecord, outcome: ProductOutcome) -> None:
-            self._stream_obs.append(
-                observe(_category(record, outcome), outcome, self._profile, clock=self._clock)
+            sink.append(
+                observe(
+                    _category(record, outcome),
+                    outcome,
+                    self._profile,
+                    clock=clock or time.perf_counter,
+                )
             )
             self.progress.advance()
 
+        run_id = f"bench-{tag}stream-{start:04d}-{end:04d}"
         began = time.perf_counter()
-        self._clock.resume()
+        if clock is not None:
+            self._clock.resume()
         try:
             await Runner(settings, db=db, open_model=self.open_model, on_product=hook).run(
-                self._request(path, f"bench-stream-{start:04d}-{end:04d}")
+                self._request(path, run_id)
             )
         finally:
-            self._clock.pause()
+            if clock is not None:
+                self._clock.pause()
         self._phase_seconds[name] = round(time.perf_counter() - began, 2)
+        return run_id
 
     async def _checkpoint(
         self,
         stream_db: Database,
         after: int,
         scored: Callable[[Sequence[Prediction]], VariantScores],
+        *,
+        lane: str = "",
     ) -> tuple[_PassOutput, CheckpointResult]:
         """Freeze the knowledge base (a copy of the database) and score the evaluation set."""
-        name = f"eval @{after}"
+        tag = f"{lane}-" if lane else ""
+        name = f"{lane + ' ' if lane else ''}eval @{after}"
         self.progress.phase(name)
-        frozen = self.work / f"checkpoint-{after:04d}.db"
-        _copy_sqlite(self.work / "stream.db", frozen)
+        frozen = self.work / f"{tag}checkpoint-{after:04d}.db"
+        _copy_sqlite(self.work / f"{tag}stream.db", frozen)
         db = Database.open(f"sqlite:///{frozen}")
         try:
             kb = KnowledgeBase(db)
             learnings, version = len(kb.list(status="active")), kb.version()
             settings = self.settings.model_copy(update={"learning": False, "use_knowledge": True})
-            output = await self._evaluate(db, settings, f"bench-eval-{after:04d}", name)
+            output = await self._evaluate(db, settings, f"bench-{tag}eval-{after:04d}", name)
         finally:
             db.close()
         checkpoint = CheckpointResult(
@@ -425,6 +477,57 @@ class ExtractionBenchmark:
         output.wall_seconds = time.perf_counter() - began
         self._phase_seconds[name] = round(output.wall_seconds, 2)
         return output
+
+    async def _human_review(
+        self,
+        plan: DataPlan,
+        points: list[int],
+        results: BenchResults,
+        scored: Callable[[Sequence[Prediction]], VariantScores],
+    ) -> list[Prediction]:
+        """The ``human-review`` arm: the same stream on a database of its own, where after every
+        window of products simulated reviewers answer the open review items of that window from
+        the stream's labels (up to the budget), and their answers teach the knowledge base.
+
+        Checkpoint 0 is the learning arm's (nothing streamed, nothing reviewed), so it is not
+        run again; the returned predictions are the last checkpoint's."""
+        cfg = self.config
+        gold = [r.gold for r in plan.evaluation]
+        labels = {r.product.id: r.gold for r in plan.stream}
+        stats = ReviewStats(budget=cfg.review_budget)
+        results.reviews = stats
+        verified = VerifiedCatalog.load(self.verified_path)
+        schema = CatalogSchema.load(self.schema_path)
+        observations: list[Observation] = []
+        db = Database.open(f"sqlite:///{self.work / 'review-stream.db'}")
+        last: list[Prediction] = []
+        try:
+            queue = ReviewQueue(
+                db,
+                teacher=ReviewTeacher(
+                    KnowledgeBase(db),
+                    status=self.settings.deployment().authored_status,
+                    gate=LearningGate(verified.products) if self.settings.learning_gate else None,
+                ),
+            )
+            previous = 0
+            for point in points[1:]:
+                for start in range(previous, point, max(1, cfg.window)):
+                    end = min(point, start + max(1, cfg.window))
+                    run_id = await self._stream(
+                        db, plan.stream[start:end], start, lane="review", observations=observations
+                    )
+                    await _answer_reviews(queue, run_id, labels, schema, stats)
+                previous = point
+                output, checkpoint = await self._checkpoint(db, point, scored, lane="review")
+                checkpoint.supervisor = supervisor_accuracy(gold, output)
+                results.review_checkpoints.append(checkpoint)
+                self._write_predictions(f"human-review-after-{point:04d}", plan, output.system)
+                last = output.system
+            stats.open_left = queue.stats().open
+        finally:
+            db.close()
+        return last
 
     async def _single(
         self,
@@ -635,6 +738,9 @@ async def run_extraction(
 
 INTERVAL_PAIRS: tuple[tuple[str, str], ...] = (
     ("learning", "no-learning"),
+    ("human-review", "no-learning"),
+    ("human-review", "learning"),
+    ("human-review", "lexicon"),
     ("learning", "lexicon"),
     ("learning", "few-shot"),
     ("learning", "supervisor-only"),
@@ -674,6 +780,46 @@ def supervisor_accuracy(gold: Sequence[GoldLabels], output: _PassOutput) -> Supe
             result.slots += 1
             result.correct += classify(labels.values[name], values.get(name)) in ("vc", "nn")
     return result
+
+
+REVIEWER = "simulated-reviewer"
+"""Who answers the ``human-review`` arm's review items (shown in its knowledge base history)."""
+
+
+async def _answer_reviews(
+    queue: ReviewQueue,
+    run_id: str,
+    labels: Mapping[str, GoldLabels],
+    schema: CatalogSchema,
+    stats: ReviewStats,
+) -> None:
+    """Answer ``run_id``'s open items in queue order from the labels, while budget is left.
+
+    A simulated reviewer answers every attribute of the product's category, as a person
+    looking at the whole product would: the first gold value, or absent where the labels list
+    none (the verified catalog's convention)."""
+    while stats.answered < stats.budget:
+        detail = queue.claim_next(reviewer=REVIEWER, run_id=run_id)
+        if detail is None:
+            return
+        gold = labels.get(detail.product_id)
+        names = [a.name for a in detail.context.attributes]
+        values = {n: gold.first_present(n) if gold is not None else None for n in names}
+        closed = {a.name: a.values for a in detail.context.attributes if a.values}
+        for name, allowed in closed.items():  # a closed set takes only its own spellings
+            value = values.get(name)
+            if value is not None and value.casefold() not in {v.casefold() for v in allowed}:
+                values[name] = None
+        result = await queue.submit(detail.id, reviewer=REVIEWER, values=values)
+        stats.answered += 1
+        stats.by_reason[detail.reason] = stats.by_reason.get(detail.reason, 0) + 1
+        for placement in result.taught:
+            if placement.learning_id is None:
+                stats.confirmed += 1
+            elif placement.held is not None:
+                stats.taught_held += 1
+            else:
+                stats.taught_active += 1
 
 
 def dataset_name(data_dir: Path) -> str:

@@ -47,7 +47,7 @@ def _save(fig: Figure, path: Path) -> Path:
 
 def _f1_curve(results: BenchResults, plt: Any, path: Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=False)
-    stream_end = max([c.after for c in results.checkpoints] + [1])
+    stream_end = max([c.after for c in results.checkpoints + results.review_checkpoints] + [1])
     for ax, variant in zip(axes, ("published", "strict"), strict=True):
         if results.checkpoints:
             xs = [c.after for c in results.checkpoints]
@@ -64,6 +64,15 @@ def _f1_curve(results: BenchResults, plt: Any, path: Path) -> Path:
                 "s--",
                 color="tab:olive",
                 label="learning (generator-a raw)",
+            )
+        if results.review_checkpoints and results.checkpoints:
+            points = [results.checkpoints[0], *results.review_checkpoints]
+            ax.plot(
+                [c.after for c in points],
+                [getattr(c.system, variant).micro.f1 for c in points],
+                "D-",
+                color="tab:purple",
+                label="human-review (full system)",
             )
         for name in ("lexicon", "single", "few-shot", "no-learning", "supervisor-only"):
             arm = results.arms.get(name)

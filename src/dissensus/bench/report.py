@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dissensus.bench.results import BenchResults, PassStats, VariantScores
+from dissensus.bench.results import BenchResults, CheckpointResult, PassStats, VariantScores
 
 __all__ = ["render_report", "write_report"]
 
-_SYSTEM_ARMS = {"no-learning", "learning"}
+_SYSTEM_ARMS = {"no-learning", "learning", "human-review"}
 
 
 def _f(value: float) -> str:
@@ -171,41 +171,21 @@ def render_report(results: BenchResults) -> str:
 
     if results.checkpoints:
         out += ["## Learning curve (evaluation set, knowledge base frozen at each checkpoint)", ""]
-        rows = [
-            [
-                str(c.after),
-                str(c.learnings),
-                _f(c.system.published.micro.f1),
-                _f(c.system.strict.micro.f1),
-                _f(c.generator.published.micro.f1),
-                _f(c.generator.strict.micro.f1),
-                _rate(c.stats.disagreement_rate),
-                str(c.stats.supervisor_calls),
-                f"{c.supervisor.correct}/{c.supervisor.slots} ({c.supervisor.rate:.0f}%)",
-                f"{c.stats.tokens_per_product:.0f}",
-                f"{c.stats.wall_seconds:.0f}",
+        out += _curve(results.checkpoints)
+    if results.review_checkpoints:
+        reviews = results.reviews
+        out += ["## Human-review arm (the same stream, reviewers answering from its labels)", ""]
+        if reviews is not None:
+            reasons = ", ".join(f"{n} {r}" for r, n in sorted(reviews.by_reason.items()))
+            out += [
+                f"- {reviews.answered} of a budget of {reviews.budget} review items answered "
+                f"({reasons or 'none'}); {reviews.open_left} still open at the end",
+                f"- the answers added {reviews.taught_active} active learnings, "
+                f"{reviews.taught_held} kept proposed by the gate, and confirmed "
+                f"{reviews.confirmed} already known",
+                "",
             ]
-            for c in results.checkpoints
-        ]
-        out.append(
-            _table(
-                [
-                    "after stream products",
-                    "active learnings",
-                    "system F1",
-                    "system strict F1",
-                    "generator-a F1",
-                    "generator-a strict F1",
-                    "disagreement",
-                    "supervisor calls",
-                    "supervisor right (labelled slots)",
-                    "tokens / product",
-                    "wall s",
-                ],
-                rows,
-            )
-        )
-        out.append("")
+        out += _curve(results.review_checkpoints)
 
     if results.windows:
         categories = sorted({c for w in results.windows for c in w.disagreement_by_category})
@@ -305,3 +285,37 @@ def write_report(results: BenchResults, out_dir: Path) -> Path:
     path = out_dir / "report.md"
     path.write_text(render_report(results), encoding="utf-8")
     return path
+
+
+def _curve(points: list[CheckpointResult]) -> list[str]:
+    """One row per checkpoint: scores, generator-a's share, disagreement, supervisor accuracy."""
+    rows = [
+        [
+            str(c.after),
+            str(c.learnings),
+            _f(c.system.published.micro.f1),
+            _f(c.system.strict.micro.f1),
+            _f(c.generator.published.micro.f1),
+            _f(c.generator.strict.micro.f1),
+            _rate(c.stats.disagreement_rate),
+            str(c.stats.supervisor_calls),
+            f"{c.supervisor.correct}/{c.supervisor.slots} ({c.supervisor.rate:.0f}%)",
+            f"{c.stats.tokens_per_product:.0f}",
+            f"{c.stats.wall_seconds:.0f}",
+        ]
+        for c in points
+    ]
+    headers = [
+        "after stream products",
+        "active learnings",
+        "system F1",
+        "system strict F1",
+        "generator-a F1",
+        "generator-a strict F1",
+        "disagreement",
+        "supervisor calls",
+        "supervisor right (labelled slots)",
+        "tokens / product",
+        "wall s",
+    ]
+    return [_table(headers, rows), ""]

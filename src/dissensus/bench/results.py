@@ -26,16 +26,22 @@ __all__ = [
     "WindowStats",
 ]
 
-Arm = Literal["lexicon", "single", "few-shot", "no-learning", "learning", "supervisor-only"]
+Arm = Literal[
+    "lexicon", "single", "few-shot", "no-learning", "learning", "human-review", "supervisor-only"
+]
 ARMS: tuple[Arm, ...] = (
     "lexicon",
     "single",
     "few-shot",
     "no-learning",
     "learning",
+    "human-review",
     "supervisor-only",
 )
 """Every arm, in the order reports show them."""
+DEFAULT_ARMS: tuple[Arm, ...] = tuple(a for a in ARMS if a != "human-review")
+"""The arms a run has unless ``--arms`` says otherwise: ``human-review`` streams the whole
+stream a second time, so it is asked for by name."""
 
 
 class Reference(BaseModel):
@@ -71,7 +77,7 @@ class BenchConfig(BaseModel):
 
     data_dir: str
     out_dir: str
-    arms: list[Arm] = Field(default_factory=lambda: list(ARMS))
+    arms: list[Arm] = Field(default_factory=lambda: list(DEFAULT_ARMS))
     seed: int = 13
     """Seeds the stream order and the evaluation subset."""
     stream_limit: int | None = 80
@@ -84,6 +90,8 @@ class BenchConfig(BaseModel):
     """Stream products per window of the stream statistics."""
     threads: int = 0
     """llama.cpp threads of local models (0: the engine's default, half the cores)."""
+    review_budget: int = Field(default=40, ge=0)
+    """``human-review`` arm: review-queue items answered from the stream's own labels."""
 
 
 class VariantScores(BaseModel):
@@ -178,6 +186,23 @@ class CheckpointResult(BaseModel):
     """The supervisor's resolutions in this pass, checked against the gold labels."""
 
 
+class ReviewStats(BaseModel):
+    """The simulated reviewers of the ``human-review`` arm: items answered and what they taught."""
+
+    budget: int
+    answered: int = 0
+    by_reason: dict[str, int] = Field(default_factory=dict)
+    """Answered items by the reason they were queued for."""
+    open_left: int = 0
+    """Items still open when the stream ended (beyond the budget, or queued last)."""
+    taught_active: int = 0
+    """Value and example learnings the answers added as active."""
+    taught_held: int = 0
+    """Learnings the answers added that the gate kept proposed."""
+    confirmed: int = 0
+    """Answers whose learning already existed (held ones among them were activated)."""
+
+
 class ArmResult(BaseModel):
     """One arm scored on the evaluation set."""
 
@@ -228,6 +253,10 @@ class BenchResults(BaseModel):
     """CPU count, Python version and load averages at start and end (the machine is shared)."""
     arms: dict[str, ArmResult] = Field(default_factory=dict)
     checkpoints: list[CheckpointResult] = Field(default_factory=list)
+    review_checkpoints: list[CheckpointResult] = Field(default_factory=list)
+    """The ``human-review`` arm's learning curve (its checkpoint 0 is the learning arm's)."""
+    reviews: ReviewStats | None = None
+    """What the simulated reviewers of the ``human-review`` arm did."""
     windows: list[WindowStats] = Field(default_factory=list)
     stream: PassStats | None = None
     """The whole stream of the learning arm."""

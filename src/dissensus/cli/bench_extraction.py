@@ -18,7 +18,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from dissensus.bench import ARMS, BenchConfig, BenchResults, default_data_dir, run_extraction
+from dissensus.bench import (
+    ARMS,
+    DEFAULT_ARMS,
+    BenchConfig,
+    BenchResults,
+    default_data_dir,
+    run_extraction,
+)
 from dissensus.bench.loader import DATA_ENV
 from dissensus.bench.results import Arm
 from dissensus.cli._common import console, err_console, friendly_errors
@@ -170,8 +177,21 @@ def extraction(
     window: Annotated[int, typer.Option("--window", help="Stream products per window.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Stream order and eval subset.")] = 13,
     arms: Annotated[
-        str, typer.Option("--arms", help=f"Comma-separated subset of: {', '.join(ARMS)}.")
-    ] = ",".join(ARMS),
+        str,
+        typer.Option(
+            "--arms",
+            help=f"Comma-separated subset of: {', '.join(ARMS)} (human-review streams a second "
+            "time, so it runs only when named).",
+        ),
+    ] = ",".join(DEFAULT_ARMS),
+    review_budget: Annotated[
+        int,
+        typer.Option(
+            "--review-budget",
+            min=0,
+            help="human-review arm: review items answered from the stream's own labels.",
+        ),
+    ] = 40,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="YAML settings file.", exists=True)
     ] = None,
@@ -219,6 +239,7 @@ def extraction(
         checkpoint_every=checkpoint_every,
         window=max(1, window),
         threads=threads,
+        review_budget=review_budget,
     )
     out.mkdir(parents=True, exist_ok=True)
     progress = Progress(
