@@ -115,7 +115,10 @@ def test_submit_refuses_malformed_values_and_other_reviewers_claims(cli_db: Data
     taken = runner.invoke(review_app, ["submit", str(first), "--set", "Brand=Acme"])
     assert taken.exit_code == 2 and "claimed by bob" in taken.output
     # No output file recorded: the values are stored and the command says how to write one.
-    done = invoke("submit", str(second), "--set", "Brand=", "--no-write-output")
+    blank = ["submit", str(second), "--set", "Brand=", "--set", "Knife type="]
+    refused = runner.invoke(review_app, blank)
+    assert refused.exit_code == 2 and "--all-absent" in refused.output
+    done = invoke(*blank, "--all-absent", "--no-write-output")
     assert done.exit_code == 0 and "Brand=(absent)" in done.output
     told = invoke("submit", str(first), "--set", "Brand=Acme", "--reviewer", "bob")
     assert "dissensus review export r1 --out FILE" in told.output

@@ -234,3 +234,20 @@ async def test_the_run_output_file_is_rewritten_from_the_stored_records(
 def test_an_id_no_item_can_have_is_not_found_not_a_crash(db: Database, item_id: int) -> None:
     with pytest.raises(ReviewError, match=f"review item {item_id} does not exist"):
         ReviewQueue(db).get(item_id)
+
+
+@pytest.mark.anyio
+async def test_an_all_empty_answer_needs_a_confirmation_on_every_front(db: Database) -> None:
+    """The web form once stored an empty submission as 'every attribute absent'; the rule now
+    lives in the queue, so the CLI and the web app refuse it alike unless the reviewer says so."""
+    first, second = seed(db, 2)
+    queue = ReviewQueue(db)
+    blank = {"Brand": None, "Knife type": None}  # what an untouched web form sends
+    with pytest.raises(ReviewError, match="every value is empty"):
+        await queue.submit(first, reviewer="ann", values=blank)
+    assert queue.get(first).state == "open"  # nothing was stored
+    done = await queue.submit(first, reviewer="ann", values=blank, all_absent=True)
+    assert done.record.attributes["Knife type"].value is None
+    # A value anywhere makes it an answer, not a blank form.
+    ok = await queue.submit(second, reviewer="ann", values={"Brand": "Acme"})
+    assert ok.item.state == "done"

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from dissensus.config import Settings
 from dissensus.knowledge import KnowledgeBase
 from dissensus.llm.testing import ScriptedLLM, echo_handler
+from dissensus.review import ReviewQueue
 from dissensus.web import Role, create_app
 
 from .conftest import SECRET, USERS, Seeded, cheap_users, log_in
@@ -103,3 +104,17 @@ def test_a_value_outside_a_closed_set_is_refused_with_the_librarys_reason(
         data={"csrf_token": token, "value:Brand": "Kaito", "value:Knife type": "Cleaver"},
     ).text
     assert "'Cleaver' is not an allowed value of 'Knife type'" in html.unescape(page)
+
+
+def test_an_untouched_form_is_refused_until_the_reviewer_confirms_it(
+    client_as: ClientAs, seeded: Seeded
+) -> None:
+    client, token = client_as("reviewer")
+    blank = {"csrf_token": token, "value:Brand": "", "value:Knife type": ""}
+    page = client.post(f"/review/{seeded.item_id}/submit", data=blank).text
+    assert "every value is empty" in html.unescape(page)
+    assert ReviewQueue(seeded.db).get(seeded.item_id).state == "open"
+    confirmed = client.post(
+        f"/review/{seeded.item_id}/submit", data={**blank, "all_absent": "yes"}
+    ).text
+    assert "submitted; changed:" in confirmed

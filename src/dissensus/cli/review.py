@@ -188,6 +188,12 @@ def submit(
             help="Rewrite the run's output file with the new values (skipped while it runs).",
         ),
     ] = True,
+    all_absent: Annotated[
+        bool,
+        typer.Option(
+            "--all-absent", help="Confirm that the product states none of the reviewed attributes."
+        ),
+    ] = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -197,7 +203,9 @@ def submit(
 
     async def go() -> SubmitResult:
         if learning is None:
-            return await queue.submit(item_id, reviewer=_reviewer(reviewer), values=parsed)
+            return await queue.submit(
+                item_id, reviewer=_reviewer(reviewer), values=parsed, all_absent=all_absent
+            )
         async with ModelPool(**settings.model_options()) as pool:
             llm = pool.get(model or settings.memory_manager_model())
             return await queue.submit(
@@ -206,6 +214,7 @@ def submit(
                 values=parsed,
                 learning=learning,
                 llm=llm,
+                all_absent=all_absent,
             )
 
     result = asyncio.run(go())

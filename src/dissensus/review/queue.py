@@ -325,6 +325,7 @@ class ReviewQueue:
         learning: str | LearningDraft | None = None,
         llm: LLM | None = None,
         teacher: ReviewTeacher | None = None,
+        all_absent: bool = False,
     ) -> SubmitResult:
         """Record a reviewer's final values, close the item, and place an optional learning.
 
@@ -345,6 +346,10 @@ class ReviewQueue:
             teacher: Turns the final values into value and example learnings for later
                 products; defaults to the queue's own (``None`` there: they correct this
                 record only).
+            all_absent: The reviewer confirms that the product states none of the submitted
+                attributes. Without it, a submission that would leave every reviewed
+                attribute absent while the record had a value or was waiting for one is
+                refused: an empty form is far more often unfinished than an answer.
 
         Raises:
             ReviewError: The item is unknown, done, claimed by someone else, or a value is
@@ -366,6 +371,7 @@ class ReviewQueue:
                 raise ReviewError(f"output record {row.run_id}#{row.seq} is gone")
             record = EnrichedRecord.model_validate(stored.output)
             final = _final_values(item_id, context.attributes, row.attributes, record, values)
+            _refuse_blank(item_id, record, final, confirmed=all_absent)
             changed = [
                 name
                 for name, value in final.items()
@@ -553,6 +559,28 @@ def _final_values(
             )
         final[name] = current.value
     return final
+
+
+def _refuse_blank(
+    item_id: int,
+    record: EnrichedRecord,
+    final: Mapping[str, str | None],
+    *,
+    confirmed: bool,
+) -> None:
+    """The one rule for empty answers, for every front: an answer that leaves every attribute
+    absent needs a yes when it blanks several of them or clears a value the record had (one
+    waiting attribute answered "absent" is an ordinary answer)."""
+    if confirmed or not final or any(v is not None for v in final.values()):
+        return
+    before = [record.attributes.get(n) for n in final]
+    cleared = any(a is not None and a.value is not None for a in before)
+    if len(final) > 1 or cleared:
+        raise ReviewError(
+            f"review item {item_id}: every value is empty, which would record the product as "
+            "stating none of its attributes; if that is so, confirm it (CLI: --all-absent; "
+            "web: tick 'The product states none of these')"
+        )
 
 
 def _with_human_values(

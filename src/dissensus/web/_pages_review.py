@@ -110,6 +110,7 @@ async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Re
     for key, raw in form.multi_items():
         if key.startswith(VALUE_PREFIX) and isinstance(raw, str):
             values[key.removeprefix(VALUE_PREFIX)] = raw.strip() or None
+    all_absent = form.get("all_absent") == "yes"
     learning_field = form.get("learning")
     learning = learning_field.strip() if isinstance(learning_field, str) else ""
     try:
@@ -127,9 +128,12 @@ async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Re
                 values=decided,
                 learning=learning,
                 llm=app.memory_manager(),
+                all_absent=all_absent,
             )
         else:
-            result = await app.queue.submit(item_id, reviewer=user.name, values=decided)
+            result = await app.queue.submit(
+                item_id, reviewer=user.name, values=decided, all_absent=all_absent
+            )
     except DissensusError as exc:
         flash(request, str(exc), "error")
         return _back(f"/review/{item_id}")
