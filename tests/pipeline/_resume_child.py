@@ -1,10 +1,10 @@
 """A run in its own process, for the resume test: ``python _resume_child.py ARGS.json``.
 
-ARGS.json holds ``catalog``, ``schema``, ``out``, ``run_id`` and ``calls`` (a file this process
-appends one line per model call to: ``<model> <product id>``). The scripted models sleep a
-little per call so that the parent can kill the run while it is half done. Every fifth product
-is disputed, so killed runs also stop around supervisor calls and learning placements. The
-summary is printed as JSON on stdout when the run completes.
+ARGS.json holds ``catalog``, ``schema``, ``out``, ``run_id``, ``calls`` (a file this process
+appends one line per model call to: ``<model> <product id>``) and optionally ``call_seconds``.
+The scripted models sleep a little per call so that the parent can kill the run while it is
+half done. Every fifth product is disputed, so killed runs also stop around supervisor calls and
+learning placements. The summary is printed as JSON on stdout when the run completes.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ def main() -> None:
     args = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     calls = Path(args["calls"])
 
+    pause = float(args.get("call_seconds", CALL_SECONDS))
+
     def logged(name: str, answer: ScriptedOutput, request: ScriptedRequest) -> ScriptedOutput:
-        time.sleep(CALL_SECONDS)
+        time.sleep(pause)
         with calls.open("a", encoding="utf-8") as fh:
             fh.write(f"{name} {product_id(request)}\n")
         return answer

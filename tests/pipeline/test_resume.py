@@ -41,7 +41,12 @@ def agreeing(ids: list[str]) -> Script:
 
 
 def start(
-    tmp_path: Path, name: str, catalog_path: Path, schema_path: Path
+    tmp_path: Path,
+    name: str,
+    catalog_path: Path,
+    schema_path: Path,
+    *,
+    call_seconds: float = 0.02,
 ) -> subprocess.Popen[str]:
     args = tmp_path / f"{name}.json"
     args.write_text(
@@ -52,6 +57,7 @@ def start(
                 "out": str(tmp_path / "out.jsonl"),
                 "run_id": "resumable",
                 "calls": str(tmp_path / f"{name}-calls.txt"),
+                "call_seconds": call_seconds,
             }
         ),
         encoding="utf-8",
@@ -190,3 +196,56 @@ async def test_resuming_a_run_id_on_other_files_is_refused(
 
     assert str(raised.value) == message
     assert out.read_text(encoding="utf-8") == written
+
+
+def test_a_second_process_on_a_running_run_id_refuses_and_loses_nothing(
+    tmp_path: Path, home: Path, schema_path: Path
+) -> None:
+    """Two processes on one run id once crashed both with an IntegrityError; now the second
+    refuses with a message naming the first, and the first finishes the run alone."""
+    catalog_path, ids = catalog(tmp_path / "catalog.jsonl")
+    first = start(tmp_path, "first", catalog_path, schema_path, call_seconds=0.3)
+    deadline = time.monotonic() + 60
+    while len(stored(home)) < 2:
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, "the first run made no progress"
+        time.sleep(0.01)
+    second = start(tmp_path, "second", catalog_path, schema_path)
+    _, stderr = second.communicate(timeout=60)
+    assert second.returncode != 0
+    assert f"run 'resumable' is running in process {first.pid}" in stderr
+    assert "IntegrityError" not in stderr
+    assert not called_products(tmp_path / "second-calls.txt"), "the refused process asked nothing"
+    _, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    assert [pid for _, pid in stored(home)] == ids
+    # The run ended: its owner is released, so the same id runs again at once (a no-op resume).
+    again = start(tmp_path, "again", catalog_path, schema_path)
+    _, stderr = again.communicate(timeout=60)
+    assert again.returncode == 0, stderr
+
+
+def test_a_run_whose_owner_went_silent_can_be_taken_over(home: Path, db: Database) -> None:
+    """Another host's process cannot be asked; after LEASE of silence its run is resumable."""
+    from datetime import timedelta
+
+    from dissensus.errors import RunError
+    from dissensus.pipeline.store import LEASE, RunOwner, RunStore
+    from dissensus.storage.tables import Run, utcnow
+
+    files = {
+        "input_path": "in.jsonl",
+        "input_sha256": "0" * 64,
+        "schema_path": "s.yaml",
+        "schema_sha256": "1" * 64,
+        "config": {},
+    }
+    elsewhere = RunOwner("another-host", 4242, "abc")
+    assert RunStore(db, "r").open(**files, owner=elsewhere) is False
+    with pytest.raises(RunError, match="is running in process 4242 on another-host"):
+        RunStore(db, "r").open(**files)
+    with db.write() as session:
+        run = session.get(Run, "r")
+        assert run is not None
+        run.heartbeat_at = utcnow() - LEASE - timedelta(seconds=1)
+    assert RunStore(db, "r").open(**files) is True

@@ -41,7 +41,7 @@ from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
 from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
 from dissensus.pipeline.replay import RuleReplay
 from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
-from dissensus.pipeline.store import RunStore
+from dissensus.pipeline.store import HEARTBEAT_SECONDS, RunStore
 from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.review import ReviewPolicy, ReviewQueue
 from dissensus.storage import Database
@@ -71,6 +71,13 @@ class RunRequest:
     out_path: Path
     run_id: str = field(default_factory=new_run_id)
     verified_path: Path | None = None
+
+
+async def _heartbeat(store: RunStore) -> None:
+    """Tell the database this process still runs the run, until cancelled."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.to_thread(store.heartbeat)
 
 
 class Runner:
@@ -202,6 +209,7 @@ class Runner:
 
         chunk_size = self.settings.batch_size * 4
         lanes = _Lanes(run_batch)
+        beating = asyncio.create_task(_heartbeat(store))
         try:
             async with asyncio.TaskGroup() as tasks:
                 for chunk in _chunks(read_records(request.input_path), chunk_size):
@@ -214,6 +222,9 @@ class Runner:
             # the lanes it cancelled lost nothing that was committed.
             first = group.exceptions[0]
             raise (first.cause if isinstance(first, _Interrupted) else first) from None
+        finally:
+            beating.cancel()
+            store.release()
         writer.flush()
         summary = summarize(
             request.run_id,

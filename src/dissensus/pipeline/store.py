@@ -6,10 +6,16 @@ point resumes with every product either fully done or not started.
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dissensus.errors import RunError
@@ -17,9 +23,68 @@ from dissensus.storage import Database
 from dissensus.storage.tables import ModelCall as ModelCallRow
 from dissensus.storage.tables import Run, RunProduct, utcnow
 
-__all__ = ["RunStore", "StoredProduct"]
+__all__ = ["HEARTBEAT_SECONDS", "LEASE", "RunOwner", "RunStore", "StoredProduct"]
 
 StoredProduct = RunProduct
+
+HEARTBEAT_SECONDS = 20.0
+"""How often a running process tells the database it is alive."""
+LEASE = timedelta(seconds=90)
+"""A run whose owner has been silent this long may be taken over (its process is gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunOwner:
+    """The process that runs a run: what ``runs.owner`` holds while it runs.
+
+    Two processes on one run id would both write its products (the second crashed on the first's
+    rows); the owner and its heartbeat let the second refuse with a message instead, while a run
+    whose process was killed stays resumable: at once on the same host (its pid is gone), after
+    :data:`LEASE` of silence elsewhere.
+    """
+
+    host: str
+    pid: int
+    token: str
+
+    @classmethod
+    def current(cls) -> RunOwner:
+        return cls(socket.gethostname()[:120], os.getpid(), secrets.token_hex(6))
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}:{self.token}"
+
+    @classmethod
+    def parse(cls, text: str) -> RunOwner | None:
+        parts = text.rsplit(":", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        return cls(parts[0], int(parts[1]), parts[2])
+
+
+def _alive(owner: RunOwner) -> bool:
+    """Whether ``owner``'s process may still run: certain only for a pid on this host."""
+    if owner.host != socket.gethostname()[:120]:
+        return True
+    try:
+        os.kill(owner.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _holder(run: Run, me: RunOwner, now: datetime) -> str | None:
+    """Who else holds ``run`` right now, described for a message; ``None``: nobody alive."""
+    if run.status != "running" or not run.owner or run.owner == str(me):
+        return None
+    other = RunOwner.parse(run.owner)
+    beat = run.heartbeat_at
+    if other is None or beat is None or now - beat > LEASE or not _alive(other):
+        return None
+    ago = max(0, int((now - beat).total_seconds()))
+    return f"process {other.pid} on {other.host} (last heartbeat {ago} s ago)"
 
 
 class RunStore:
@@ -28,6 +93,7 @@ class RunStore:
     def __init__(self, db: Database, run_id: str) -> None:
         self.db = db
         self.run_id = run_id
+        self.owner: RunOwner | None = None
 
     def open(
         self,
@@ -38,8 +104,37 @@ class RunStore:
         schema_sha256: str,
         config: dict[str, Any],
         output_path: str | None = None,
+        owner: RunOwner | None = None,
     ) -> bool:
-        """Create the run, or check that a resumed one reads the same files; True if resumed."""
+        """Create the run, or check that a resumed one reads the same files; True if resumed.
+
+        ``owner`` takes the run for this process; a run another live process holds is refused
+        (:class:`~dissensus.errors.RunError`), one whose process died is taken over.
+        """
+        me = owner or RunOwner.current()
+        self.owner = me
+        try:
+            return self._open(
+                input_path, input_sha256, schema_path, schema_sha256, config, output_path, me
+            )
+        except IntegrityError:
+            # Two processes created the same new run id at the same moment; this one lost.
+            raise RunError(
+                f"run {self.run_id!r} was just started by another process; "
+                "wait for it or use another --run-id"
+            ) from None
+
+    def _open(
+        self,
+        input_path: str,
+        input_sha256: str,
+        schema_path: str,
+        schema_sha256: str,
+        config: dict[str, Any],
+        output_path: str | None,
+        me: RunOwner,
+    ) -> bool:
+        now = utcnow()
         with self.db.write() as session:
             run = session.get(Run, self.run_id)
             if run is None:
@@ -55,9 +150,18 @@ class RunStore:
                         summary=None,
                         finished_at=None,
                         output_path=output_path,
+                        owner=str(me),
+                        heartbeat_at=now,
                     )
                 )
                 return False
+            holder = _holder(run, me, now)
+            if holder is not None:
+                raise RunError(
+                    f"run {self.run_id!r} is running in {holder}; wait for it to end, or use "
+                    f"another --run-id (a run whose process died can be resumed "
+                    f"{int(LEASE.total_seconds())} s after its last heartbeat)"
+                )
             if run.input_sha256 != input_sha256:
                 raise RunError(
                     f"run {self.run_id!r} was started on different input ({run.input_path}); "
@@ -69,9 +173,29 @@ class RunStore:
                     f"({run.schema_path}); use another --run-id"
                 )
             run.status = "running"
+            run.owner = str(me)
+            run.heartbeat_at = now
             if output_path is not None:
                 run.output_path = output_path
             return True
+
+    def heartbeat(self) -> None:
+        """Say this process still runs the run (only while it is the owner)."""
+        with self.db.write() as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.owner == str(self.owner))
+                .values(heartbeat_at=utcnow())
+            )
+
+    def release(self) -> None:
+        """Give the run up (it ended, or failed cleanly): a resume may start at once."""
+        with self.db.write() as session:
+            session.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.owner == str(self.owner))
+                .values(owner=None, heartbeat_at=None)
+            )
 
     def done_seqs(self) -> set[int]:
         with self.db.read() as session:

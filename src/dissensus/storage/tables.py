@@ -181,6 +181,10 @@ class Run(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     output_path: Mapped[str | None] = mapped_column(Text, default=None)
     """Where the run writes its output file (revision 0002); reviews rewrite it."""
+    owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    """``host:pid:token`` of the process running it, while it runs (revision 0007)."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the owner last said it is alive; a silent owner's run may be resumed."""
 
 
 class RunProduct(Base):
