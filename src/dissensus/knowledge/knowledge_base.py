@@ -42,7 +42,23 @@ from dissensus.knowledge.retrieval import select_for_prompt
 from dissensus.knowledge.tree import ROOT_NAME, NodeInfo, child_key
 from dissensus.storage import Database, KbEvent, KbNode, LearningRow, utcnow
 
-__all__ = ["MAX_EXAMPLE_CHARS", "MAX_TEXT_CHARS", "TRANSITIONS", "KnowledgeBase"]
+__all__ = [
+    "MAX_EXAMPLE_CHARS",
+    "MAX_TEXT_CHARS",
+    "TRANSITIONS",
+    "DuplicateLearning",
+    "KnowledgeBase",
+]
+
+
+class DuplicateLearning(KnowledgeError):
+    """An ``add(unless=...)`` found the learning already there (perhaps added a moment ago by
+    another process); ``existing`` is it."""
+
+    def __init__(self, existing: Learning) -> None:
+        super().__init__(f"the same learning is already {existing.id} at {existing.node}")
+        self.existing = existing
+
 
 TRANSITIONS: dict[LearningStatus, frozenset[LearningStatus]] = {
     "proposed": frozenset({"active", "rejected"}),
@@ -141,16 +157,32 @@ class KnowledgeBase:
         reason: str = "",
         kind: LearningKind = "rule",
         values: Mapping[str, str | None] | None = None,
+        unless: Callable[[builtins.list[Learning]], Learning | None] | None = None,
     ) -> Learning:
         """Add a new learning to an existing node (``add`` event).
 
         Args:
             approved: A person wrote or approved it (see :attr:`Learning.approved`).
             kind: ``rule``, ``value`` or ``example``; ``values`` holds the latter two's data.
+            unless: Given the node's active and proposed learnings of ``kind``, the one the new
+                learning would duplicate. Asked inside the write transaction with the node
+                locked, so two processes placing the same learning add it once: the second
+                gets :class:`DuplicateLearning` naming the first.
         """
         text, example = check_text(text, example, what=f"add to {node_key!r}")
         with self._db.write() as session:
-            self._require_node(session, node_key)
+            self._require_node(session, node_key, lock=unless is not None)
+            if unless is not None:
+                live = session.scalars(
+                    select(LearningRow).where(
+                        LearningRow.node_key == node_key,
+                        LearningRow.kind == kind,
+                        LearningRow.status.in_(("active", "proposed")),
+                    )
+                )
+                duplicate = unless([to_learning(r) for r in live])
+                if duplicate is not None:
+                    raise DuplicateLearning(duplicate)
             row = LearningRow(
                 id=self._new_id(session),
                 node_key=node_key,
@@ -559,8 +591,10 @@ class KnowledgeBase:
         record(session, "create_node", actor, reason, node_key=key, before=None, after=after)
         return key
 
-    def _require_node(self, session: Session, key: str) -> KbNode:
-        row = session.get(KbNode, key)
+    def _require_node(self, session: Session, key: str, *, lock: bool = False) -> KbNode:
+        # FOR UPDATE serializes writers of one node on PostgreSQL; SQLite's BEGIN IMMEDIATE
+        # already serializes every writer.
+        row = session.get(KbNode, key, with_for_update=lock)
         if row is None:
             raise KnowledgeError(
                 f"knowledge node {key!r} does not exist; create it first with "

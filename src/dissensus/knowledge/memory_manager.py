@@ -21,7 +21,7 @@ approved is never merged into or replaced by a machine; the draft is added besid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -39,7 +39,12 @@ from dissensus.domain.lexicon import value_tokens
 from dissensus.errors import KnowledgeError
 from dissensus.knowledge._text import normalize_text, similarity
 from dissensus.knowledge.gate import GateVerdict, LearningGate
-from dissensus.knowledge.knowledge_base import MAX_EXAMPLE_CHARS, MAX_TEXT_CHARS, KnowledgeBase
+from dissensus.knowledge.knowledge_base import (
+    MAX_EXAMPLE_CHARS,
+    MAX_TEXT_CHARS,
+    DuplicateLearning,
+    KnowledgeBase,
+)
 from dissensus.knowledge.retrieval import applies_to
 from dissensus.knowledge.tree import NodeInfo, child_key, depth_of
 from dissensus.llm import LLM
@@ -244,7 +249,20 @@ class MemoryManager:
             walk.step(key, "discard", duplicate.id, "rule", f"same {draft.kind} already here")
             return self._discard(walk, key, duplicate, f"same {draft.kind} as {duplicate.id}")
         walk.step(key, "add", None, "rule", f"a {draft.kind} learning of its category")
-        return self._add(walk, key, f"{draft.kind} of {walk.source}")
+        try:
+            return self._add(
+                walk,
+                key,
+                f"{draft.kind} of {walk.source}",
+                unless=lambda live: next((lr for lr in live if _same_data(lr, draft)), None),
+            )
+        except DuplicateLearning as race:  # another process placed it since we looked
+            walk.steps[-1] = PlacementStep(
+                node=key, op="discard", target=race.existing.id, by="rule", reason="added meanwhile"
+            )
+            return self._discard(
+                walk, key, race.existing, f"same {draft.kind} as {race.existing.id}"
+            )
 
     # --- the walk -------------------------------------------------------------------------
 
@@ -417,7 +435,14 @@ class MemoryManager:
 
     # --- final ops ------------------------------------------------------------------------
 
-    def _add(self, walk: _Walk, key: str, reason: str) -> Placement:
+    def _add(
+        self,
+        walk: _Walk,
+        key: str,
+        reason: str,
+        *,
+        unless: Callable[[list[Learning]], Learning | None] | None = None,
+    ) -> Placement:
         learning = self._kb.add(
             node_key=key,
             text=walk.draft.text,
@@ -429,6 +454,7 @@ class MemoryManager:
             reason=walk.reason(reason),
             kind=walk.draft.kind,
             values=walk.draft.values,
+            unless=unless,
         )
         return walk.done("add", learning.id, key)
 
