@@ -29,6 +29,7 @@ def test_migrations_create_every_table(db: Database) -> None:
         "review_items",
         "users",
         "signals",
+        "web_sessions",
         "learning_flags",
     }
 

@@ -142,4 +142,50 @@ def list_users(config: ConfigOpt = None, db: DbOpt = None) -> None:
     if not users:
         console.print("No users. Add one with `dissensus users add NAME --role admin`.")
     for user in users:
-        console.print(f"{escape(user.name)}\t{user.role}", highlight=False)
+        state = "\tdisabled" if user.disabled else ""
+        console.print(f"{escape(user.name)}\t{user.role}{state}", highlight=False)
+
+
+@users_app.command("remove")
+@friendly_errors
+def remove(
+    name: Annotated[str, typer.Argument(help="The user to delete.")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Delete a web user; their sessions end at once (histories keep their name)."""
+    _web()
+    from dissensus.web import UserStore
+
+    UserStore(open_database(Settings.load(config, database_url=db))).remove(name)
+    console.print(f"Removed user {escape(name)}; their sessions have ended.", highlight=False)
+
+
+@users_app.command("disable")
+@friendly_errors
+def disable(
+    name: Annotated[str, typer.Argument(help="The user who may no longer log in.")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Stop a user from logging in and end their sessions (`enable` lets them in again)."""
+    _web()
+    from dissensus.web import UserStore
+
+    UserStore(open_database(Settings.load(config, database_url=db))).set_disabled(name, True)
+    console.print(f"Disabled user {escape(name)}; their sessions have ended.", highlight=False)
+
+
+@users_app.command("enable")
+@friendly_errors
+def enable(
+    name: Annotated[str, typer.Argument(help="A disabled user to let in again.")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Let a disabled user log in again."""
+    _web()
+    from dissensus.web import UserStore
+
+    UserStore(open_database(Settings.load(config, database_url=db))).set_disabled(name, False)
+    console.print(f"Enabled user {escape(name)}.", highlight=False)

@@ -44,6 +44,7 @@ __all__ = [
     "SignalRow",
     "UTCDateTime",
     "UserRow",
+    "WebSessionRow",
     "utcnow",
 ]
 
@@ -275,6 +276,23 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    """A disabled user cannot log in and their sessions have ended (revision 0008)."""
+
+
+class WebSessionRow(Base):
+    """One login to the web app: the cookie carries a token, this row its sha256 (revision 0008).
+
+    A signed cookie alone stays valid until it expires, whatever happens on the server; with the
+    row, logging out, a new password, disabling or removing the user end the session at once.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 # --- post-inference signals and learning flags (migration 0004) -----------------------------

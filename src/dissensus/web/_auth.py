@@ -1,8 +1,10 @@
 """Who may do what in the web app: sessions, the role matrix, CSRF tokens, login dependencies.
 
-The session is a signed cookie (Starlette's ``SessionMiddleware``) holding the user name, a CSRF
-token and one-shot messages; the user and role are read from the database on every request, so
-a changed role or a removed user takes effect at once.
+The session is a signed cookie (Starlette's ``SessionMiddleware``) holding a session token, a
+CSRF token and one-shot messages. The token names a row of ``web_sessions`` (by its hash), and the
+session, the user and the role are read from the database on every request: logging out, a new
+password, disabling or removing the user end the session at once, and a copied cookie is worth
+nothing after that.
 """
 
 from __future__ import annotations
@@ -112,12 +114,12 @@ def _users(request: Request) -> UserStore:
 
 def current_user(request: Request) -> User | None:
     """The logged-in user, or ``None``."""
-    name = request.session.get("user")
-    if not isinstance(name, str):
+    token = request.session.get("sid")
+    if not isinstance(token, str):
         return None
-    user = _users(request).get(name)
-    if user is None:  # removed since they logged in
-        request.session.pop("user", None)
+    user = _users(request).session_user(token)
+    if user is None:  # logged out, expired, or the user was changed, disabled or removed
+        request.session.pop("sid", None)
     return user
 
 
@@ -149,12 +151,15 @@ def require(action: Action) -> Callable[[Request], User]:
 def log_in(request: Request, user: User) -> None:
     """Start a fresh session for ``user`` (a new CSRF token; nothing from before carries over)."""
     request.session.clear()
-    request.session["user"] = user.name
+    request.session["sid"] = _users(request).start_session(user)
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
 def log_out(request: Request) -> None:
-    """End the session."""
+    """End the session, on the server too (a copy of the cookie no longer works)."""
+    token = request.session.get("sid")
+    if isinstance(token, str):
+        _users(request).end_session(token)
     request.session.clear()
 
 

@@ -18,6 +18,7 @@ from dissensus.llm import LLM
 from dissensus.review import ReviewQueue
 from dissensus.storage import Database
 from dissensus.web._auth import Action, allowed, csrf_token, current_user, pop_flashes
+from dissensus.web._throttle import LoginThrottle
 from dissensus.web.users import UserStore
 
 __all__ = ["TEMPLATES", "WebDeps", "deps", "render"]
@@ -46,6 +47,8 @@ class WebDeps:
     """The model the memory manager asks when a reviewer submits a learning (opened lazily)."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Facts that never change once computed (the KB's size at past versions)."""
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    """Failed logins per account and per address (see :mod:`dissensus.web._throttle`)."""
 
 
 def deps(request: Request) -> WebDeps:

@@ -42,9 +42,24 @@ def login(
     password: Annotated[str, Form()],
     next_path: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
-    """Check the password; start a session or show the form again with 401."""
+    """Check the password; start a session or show the form again with 401 (429 when too many
+    attempts failed for this account or from this address)."""
+    address = request.client.host if request.client else "?"
+    wait = app.throttle.wait(name, address)
+    if wait > 0:
+        response = render(
+            request,
+            "login.html",
+            status_code=429,
+            next=_safe_next(next_path),
+            name=name,
+            error=f"Too many failed logins; try again in {int(wait) + 1} s.",
+        )
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
     user = app.users.authenticate(name, password)
     if user is None:
+        app.throttle.failed(name, address)
         return render(
             request,
             "login.html",
@@ -53,6 +68,7 @@ def login(
             name=name,
             error="Unknown user or wrong password.",
         )
+    app.throttle.succeeded(name)
     log_in(request, user)
     flash(request, f"Logged in as {user.name} ({user.role}).")
     return RedirectResponse(_safe_next(next_path), status_code=303)

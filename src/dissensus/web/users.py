@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import builtins
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from dissensus.errors import ConfigError, MissingExtraError
 from dissensus.storage import Database
-from dissensus.storage.tables import UserRow, utcnow
+from dissensus.storage.tables import UserRow, WebSessionRow, utcnow
 
 try:
     from argon2 import PasswordHasher
@@ -19,7 +22,7 @@ try:
 except ImportError as exc:  # pragma: no cover - the web extra brings it
     raise MissingExtraError("web", "the web app (dissensus serve, dissensus users)") from exc
 
-__all__ = ["MIN_PASSWORD_LENGTH", "ROLES", "Role", "User", "UserStore"]
+__all__ = ["MIN_PASSWORD_LENGTH", "ROLES", "SESSION_LIFETIME", "Role", "User", "UserStore"]
 
 Role = Literal["viewer", "reviewer", "admin"]
 """What a user may do in the web app (see ``dissensus.web._auth.PERMISSIONS``)."""
@@ -28,6 +31,8 @@ ROLES: tuple[Role, ...] = get_args(Role)
 
 MIN_PASSWORD_LENGTH = 8
 MAX_NAME_LENGTH = 100
+SESSION_LIFETIME = timedelta(days=7)
+"""A login lasts at most this long, however active."""
 
 
 class User(BaseModel):
@@ -36,6 +41,7 @@ class User(BaseModel):
     name: str
     role: Role
     created_at: datetime | None = None
+    disabled: bool = False
 
 
 class UserStore:
@@ -84,8 +90,65 @@ class UserStore:
                 session.add(row)
             else:
                 row.password_hash, row.role = password_hash, role
+                # A new password ends every session made with the old one.
+                _end_sessions(session, name)
             session.flush()
             return _user(row)
+
+    def remove(self, name: str) -> None:
+        """Delete a user and end their sessions (their names stay in histories they wrote)."""
+        with self._db.write() as session:
+            row = self._require(session, name)
+            _end_sessions(session, row.name)
+            session.delete(row)
+
+    def set_disabled(self, name: str, disabled: bool) -> User:
+        """Disable a user (no login, sessions ended) or enable them again."""
+        with self._db.write() as session:
+            row = self._require(session, name)
+            row.disabled = disabled
+            if disabled:
+                _end_sessions(session, row.name)
+            session.flush()
+            return _user(row)
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def start_session(self, user: User) -> str:
+        """A new session for ``user``; the returned token goes into the cookie, its hash here."""
+        token = secrets.token_urlsafe(32)
+        with self._db.write() as session:
+            session.add(WebSessionRow(id=_digest(token), user_name=user.name, created_at=utcnow()))
+        return token
+
+    def session_user(self, token: str) -> User | None:
+        """The user of a live session: not ended, not expired, the user still there and enabled."""
+        with self._db.read() as session:
+            row = session.get(WebSessionRow, _digest(token))
+            if row is None or row.ended_at is not None:
+                return None
+            if utcnow() - row.created_at > SESSION_LIFETIME:
+                return None
+            user = session.get(UserRow, row.user_name)
+            if user is None or user.disabled:
+                return None
+            return _user(user)
+
+    def end_session(self, token: str) -> None:
+        """Log one session out."""
+        with self._db.write() as session:
+            session.execute(
+                update(WebSessionRow)
+                .where(WebSessionRow.id == _digest(token), WebSessionRow.ended_at.is_(None))
+                .values(ended_at=utcnow())
+            )
+
+    def _require(self, session: Session, name: str) -> UserRow:
+        row = session.get(UserRow, name.strip())
+        if row is None:
+            known = ", ".join(u.name for u in self.list()) or "none yet"
+            raise ConfigError(f"no user {name.strip()!r}; the users are: {known}")
+        return row
 
     def get(self, name: str) -> User | None:
         """The user called ``name``, or ``None``."""
@@ -103,7 +166,8 @@ class UserStore:
         with self._db.read() as session:
             row = session.get(UserRow, name.strip())
             stored = row.password_hash if row is not None else self._dummy_hash()
-            user = _user(row) if row is not None else None
+            # A disabled user is checked like anyone (same timing) and then refused.
+            user = _user(row) if row is not None and not row.disabled else None
         try:
             self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
@@ -125,4 +189,17 @@ class UserStore:
 
 def _user(row: UserRow) -> User:
     role: Role = row.role  # type: ignore[assignment]
-    return User(name=row.name, role=role, created_at=row.created_at)
+    return User(name=row.name, role=role, created_at=row.created_at, disabled=bool(row.disabled))
+
+
+def _digest(token: str) -> str:
+    # Only the hash is stored: a copy of the database does not log anyone in.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _end_sessions(session: Session, name: str) -> None:
+    session.execute(
+        update(WebSessionRow)
+        .where(WebSessionRow.user_name == name, WebSessionRow.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
