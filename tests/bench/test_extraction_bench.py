@@ -17,11 +17,6 @@ from ._extraction_data import pool_with, scripted_models, settings, write_datase
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private dissensus home, so nothing touches ``~/.dissensus``."""

@@ -26,11 +26,6 @@ pytestmark = pytest.mark.anyio
 _LEARNING_ID = re.compile(r"L-[0-9a-f]{6}")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _mask(text: str) -> str:
     """Learning ids are random per run, and the memory manager lists a node's learnings with
     ties broken by id: mask the ids and compare each text as a sorted list of its lines."""

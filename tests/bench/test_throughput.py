@@ -47,11 +47,6 @@ GOLD = "POISON-GOLD-VALUE"
 """A label value in the fake data set: it must never reach products, schema or requests."""
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DISSENSUS_HOME", str(tmp_path / "home"))

@@ -58,11 +58,6 @@ PRODUCTS = [
 ]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_a_value_settled_on_product_1_settles_product_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,12 +32,6 @@ def db(
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """Async tests run on asyncio only (the pipeline's event loop)."""
-    return "asyncio"
-
-
-@pytest.fixture
 def kb(db: Database) -> KnowledgeBase:
     return KnowledgeBase(db)
 

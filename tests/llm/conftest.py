@@ -11,11 +11,6 @@ import pytest
 from pydantic import BaseModel, Field
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _is_loopback(address: Any) -> bool:
     if isinstance(address, tuple) and address:
         host = address[0]

@@ -42,12 +42,6 @@ categories:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """The pipeline runs on asyncio."""
-    return "asyncio"
-
-
-@pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private dissensus home, so nothing touches ``~/.dissensus``."""
     path = tmp_path / "home"

@@ -38,12 +38,6 @@ ATTRIBUTES = [
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """Submitting is async (the memory manager); tests run it on asyncio."""
-    return "asyncio"
-
-
-@pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private dissensus home, so nothing touches ``~/.dissensus``."""
     path = tmp_path / "home"

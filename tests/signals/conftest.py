@@ -46,12 +46,6 @@ def output(
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    """Ingest is async (supervisor, memory manager): run it on asyncio."""
-    return "asyncio"
-
-
-@pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     """A database with run ``r1`` over four knives, each published with Brand ``Kaito``."""
     monkeypatch.setenv("DISSENSUS_HOME", str(tmp_path / "home"))
