@@ -108,8 +108,9 @@ class SignalSettings(_Strict):
     """Post-inference signals (``dissensus signals ingest``): triage, and when learnings go live."""
 
     confirmations: int | None = Field(default=None, ge=2)
-    """Independent signals (about different products) that must draft a learning before it
-    becomes active without a person's approval; ``None`` (the default): only approval does.
+    """Cases about this many different products, from as many different authors (the
+    signals' ``author``: sellers or customers), that must draft a learning before it becomes
+    active without a person's approval; ``None`` (the default): only approval does.
 
     Signal text is untrusted, so at least 2. Off by default because on the sample catalog the
     embedded supervisor drafted the same generic text ("The seller-1 said this value") for three

@@ -48,8 +48,8 @@ def ingester(db: Database, sup: ScriptedLLM, **signals: object) -> SignalIngeste
     )
 
 
-def edit(pid: str, text: str = "") -> dict[str, object]:
-    return {
+def edit(pid: str, text: str = "", author: str | None = None) -> dict[str, object]:
+    record: dict[str, object] = {
         "kind": "seller_edit",
         "product_id": pid,
         "attribute": "Brand",
@@ -57,6 +57,9 @@ def edit(pid: str, text: str = "") -> dict[str, object]:
         "new_value": "Kaito",
         "text": text,
     }
+    if author is not None:
+        record["author"] = author
+    return record
 
 
 async def test_signals_are_linked_triaged_and_stored_with_reasons(
@@ -100,7 +103,10 @@ async def test_signal_learnings_stay_proposed_until_n_independent_products_confi
     kb = KnowledgeBase(db)
     path = CategoryPath.parse("Home > Knives")
     first = await ingester(db, supervisor()).ingest(
-        write_signals(tmp_path / "a.jsonl", [edit("k1"), edit("k1", "really, it is Kaito")])
+        write_signals(
+            tmp_path / "a.jsonl",
+            [edit("k1", author="s1"), edit("k1", "really, it is Kaito", author="s1")],
+        )
     )
     # The case writes its rule and, as data, the known value and the solved product: all
     # proposed, since signal text never activates anything by itself.
@@ -108,11 +114,17 @@ async def test_signal_learnings_stay_proposed_until_n_independent_products_confi
     [learning_id] = [i for i in first.learnings if kb.get(i).kind == "rule"]
     assert kb.retrieve(path) == []  # not in prompts
     # Two signals about the same product are one source, not two confirmations.
-    assert kb.get(learning_id).sources == ["signal:k1:Brand"]
-    await ingester(db, supervisor()).ingest(write_signals(tmp_path / "b.jsonl", [edit("k2")]))
+    assert kb.get(learning_id).sources == ["signal:k1:Brand@s1"]
+    await ingester(db, supervisor()).ingest(
+        write_signals(tmp_path / "b.jsonl", [edit("k2", author="s2")])
+    )
     assert kb.get(learning_id).status == "proposed"
-    await ingester(db, supervisor()).ingest(write_signals(tmp_path / "c.jsonl", [edit("k3")]))
+    await ingester(db, supervisor()).ingest(
+        write_signals(tmp_path / "c.jsonl", [edit("k3", author="s3")])
+    )
     assert kb.get(learning_id).status == "active"
+    event = kb.history(learning_id=learning_id)[-1]
+    assert "3 products from 3 distinct sellers or customers" in event.reason
     assert [lr.id for lr in kb.retrieve(path)] == [learning_id]
 
 
@@ -146,4 +158,22 @@ async def test_prompt_injections_never_produce_an_active_learning(
     )
     kb = KnowledgeBase(db)
     assert report.learnings and {kb.get(i).status for i in report.learnings} == {"proposed"}
+    assert kb.list(status="active") == []
+
+
+async def test_one_seller_or_anonymous_signals_about_many_products_confirm_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    """The probe: two seller edits for two products in one file activated a learning with
+    confirmations 2. One author (or none) is one voice, however many products it names."""
+    kb = KnowledgeBase(db)
+    one_seller = [edit(pid, author="s1") for pid in ("k1", "k2", "k3")]
+    report = await ingester(db, supervisor(), confirmations=2).ingest(
+        write_signals(tmp_path / "one.jsonl", one_seller)
+    )
+    assert report.learnings and {kb.get(i).status for i in report.learnings} == {"proposed"}
+    anonymous = [edit(pid, "no author") for pid in ("k1", "k2", "k3")]
+    await ingester(db, supervisor(), confirmations=2).ingest(
+        write_signals(tmp_path / "anon.jsonl", anonymous)
+    )
     assert kb.list(status="active") == []

@@ -5,9 +5,11 @@ the product itself (read back from that run's input file). Signals that survive 
 grouped by product and attribute into one supervisor case each, the signals' texts travelling
 in the product's ``reviews``/``returns``/``seller_history`` fields, which the supervisor shows
 as quoted untrusted data. The case's learnings are placed as ``proposed``: they reach prompts
-only when a person approves them or when cases from ``signals.confirmations`` different
-products draft them (the case id ``signal:PRODUCT:ATTRIBUTE`` is the learning's source, so one
-product's signals count once however many there are).
+only when a person approves them or when cases about ``signals.confirmations`` different
+products, from as many different authors (sellers or customers, the signals' ``author``), draft
+them. The learning's source is ``signal:PRODUCT:ATTRIBUTE@AUTHORS``, so one product's signals
+count once however many there are, one seller writing about many products is one author, and
+signals without an author confirm nothing.
 """
 
 from __future__ import annotations
@@ -93,13 +95,10 @@ class SignalIngester:
             memory_llm or supervisor_llm,
             actor="signals",
             status="proposed",
-            # n independent sources = the first + (n - 1) confirmations.
-            activate_after=(
-                None
-                if staged or settings.signals.confirmations is None
-                else settings.signals.confirmations - 1
-            ),
+            # Activation is decided here, by distinct products and authors (see _confirmed).
+            activate_after=None,
         )
+        self._needed = None if staged else settings.signals.confirmations
         self._products: dict[str, dict[str, Product]] = {}
         self._schemas: dict[str, CatalogSchema | None] = {}
 
@@ -236,6 +235,8 @@ class SignalIngester:
             return
         case = self._case(product, attribute, items, published)
         report.cases.append(case.id)
+        authors = sorted({i.signal.author for i in items if i.signal.author is not None})
+        source = f"{case.id}@{'+'.join(authors)}"
         outcome = await self.supervisor.resolve(case)
         report.model_calls += 1
         resolution = outcome.resolution
@@ -249,15 +250,34 @@ class SignalIngester:
             if attribute in resolution.values and resolution.values[attribute] != ours:
                 report.changes.append((product_id, attribute, ours, resolution.values[attribute]))
             for draft in resolution.learnings:
-                placement = await self.memory.place(draft, source=case.id)
+                placement = await self.memory.place(draft, source=source)
                 report.model_calls += placement.model_calls
                 learning_id = placement.learning_id or placement.duplicate_of
                 if learning_id is not None:
                     placed.append(learning_id)
+                    self._activate_if_confirmed(learning_id)
         report.learnings += [p for p in placed if p not in report.learnings]
         stored = json.loads(resolution.model_dump_json()) if resolution is not None else None
         for item in items:
             self._store(item, case_id=case.id, resolution=stored, learnings=placed)
+
+    def _activate_if_confirmed(self, learning_id: str) -> None:
+        """Activate a proposed learning drafted by cases about enough distinct products from
+        enough distinct authors (``signals.confirmations`` of each)."""
+        if self._needed is None:
+            return
+        learning = self.kb.get(learning_id)
+        if learning.status != "proposed":
+            return
+        products, authors = independent_sources(learning.sources)
+        if len(products) >= self._needed and len(authors) >= self._needed:
+            self.kb.set_status(
+                learning_id,
+                "active",
+                "signals",
+                f"drafted by cases about {len(products)} products from {len(authors)} distinct "
+                f"sellers or customers (needs {self._needed} of each)",
+            )
 
     def _case(
         self, product: Product, attribute: str, items: list[_Pending], published: Published
@@ -308,6 +328,7 @@ class SignalIngester:
                     new_value=s.new_value,
                     rating=s.rating,
                     text=s.text,
+                    author=s.author,
                     run_id=p.run_id if p is not None else None,
                     seq=p.seq if p is not None else None,
                     published_value=p.value(v.attribute) if p and v.attribute else None,
@@ -320,6 +341,20 @@ class SignalIngester:
                     learnings=list(learnings or []),
                 )
             )
+
+
+def independent_sources(sources: list[str]) -> tuple[set[str], set[str]]:
+    """The distinct products and authors behind a learning's signal sources
+    (``signal:PRODUCT:ATTRIBUTE@AUTHOR+AUTHOR``); other sources count for neither."""
+    products: set[str] = set()
+    authors: set[str] = set()
+    for source in sources:
+        if not source.startswith("signal:"):
+            continue
+        case, _, who = source.partition("@")
+        products.add(case.removeprefix("signal:").rsplit(":", 1)[0])
+        authors.update(a for a in who.split("+") if a)
+    return products, authors
 
 
 def _as_list(value: object) -> list[Any]:

@@ -34,13 +34,16 @@ class SignalRecord(BaseModel):
     """What the seller says the value is (``None``: absent)."""
     rating: int | None = Field(default=None, ge=1, le=5)
     text: str = ""
+    author: str | None = Field(default=None, max_length=200)
+    """Who sent it (a seller or customer id): confirmations count distinct authors, so one
+    seller writing about many products is one voice. ``None``: unknown, which confirms nothing."""
 
     @field_validator("text")
     @classmethod
     def _bounded(cls, value: str) -> str:
         return value[:MAX_SIGNAL_TEXT]
 
-    @field_validator("attribute", "old_value", "new_value", mode="before")
+    @field_validator("attribute", "old_value", "new_value", "author", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -48,7 +51,9 @@ class SignalRecord(BaseModel):
     @property
     def digest(self) -> str:
         """Content hash: the same signal ingested twice is stored once."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        # Without an author the hash is what it was before signals had one.
+        unset = {"author"} if self.author is None else None
+        return hashlib.sha256(self.model_dump_json(exclude=unset).encode()).hexdigest()
 
 
 def read_signals(path: Path) -> Iterator[SignalRecord]:

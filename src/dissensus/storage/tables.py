@@ -319,6 +319,8 @@ class SignalRow(Base):
     new_value: Mapped[str | None] = mapped_column(Text, default=None)
     rating: Mapped[int | None] = mapped_column(Integer, default=None)
     text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(200), default=None)
+    """The seller or customer who sent it, when the file says (revision 0008)."""
     """Untrusted seller or customer text: data, never instructions."""
     run_id: Mapped[str | None] = mapped_column(String(64), default=None)
     """The run whose published result the signal is about (the latest one with the product)."""

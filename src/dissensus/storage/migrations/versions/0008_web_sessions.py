@@ -1,4 +1,4 @@
-"""Web sessions on the server, so they can end; users can be disabled.
+"""Web sessions on the server, so they can end; users can be disabled; signals name an author.
 
 Revision ID: 0008
 Revises: 0007
@@ -31,9 +31,13 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_web_sessions_user_name", "web_sessions", ["user_name"])
+    with op.batch_alter_table("signals") as batch:
+        batch.add_column(sa.Column("author", sa.String(200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("signals") as batch:
+        batch.drop_column("author")
     op.drop_index("ix_web_sessions_user_name", table_name="web_sessions")
     op.drop_table("web_sessions")
     with op.batch_alter_table("users") as batch:
