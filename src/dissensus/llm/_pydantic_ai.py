@@ -34,6 +34,7 @@ from pydantic_ai.settings import ModelSettings
 
 from dissensus.domain.usage import Usage
 from dissensus.errors import ConfigError, ModelError
+from dissensus.llm._http import counted_attempts
 from dissensus.llm.base import LLM, Answer, ModelProfile
 
 __all__ = ["OutputMode", "PydanticAILLM", "error_text", "output_retries"]
@@ -157,7 +158,7 @@ class PydanticAILLM(LLM):
             retries={"output": 1, "tools": 1},
             model_settings=settings,
         )
-        with capture_run_messages() as messages:
+        with capture_run_messages() as messages, counted_attempts() as sent:
             try:
                 result = await agent.run(prompt)
             except _ABSTAIN_ON as exc:
@@ -165,6 +166,7 @@ class PydanticAILLM(LLM):
                 # in the messages; it still cost a request.
                 failed_request = 0 if isinstance(exc, UnexpectedModelBehavior) else 1
                 usage = _usage_of(messages) + Usage(requests=failed_request)
+                usage = _with_attempts(usage, sent[0])
                 return Answer(
                     model=self.name,
                     output=None,
@@ -176,13 +178,24 @@ class PydanticAILLM(LLM):
         return Answer(
             model=self.name,
             output=result.output,
-            usage=Usage(
-                requests=run_usage.requests,
-                input_tokens=run_usage.input_tokens,
-                output_tokens=run_usage.output_tokens,
+            usage=_with_attempts(
+                Usage(
+                    requests=run_usage.requests,
+                    input_tokens=run_usage.input_tokens,
+                    output_tokens=run_usage.output_tokens,
+                ),
+                sent[0],
             ),
             attempts=_attempts_of(result.all_messages(), tools),
         )
+
+
+def _with_attempts(usage: Usage, sent: int) -> Usage:
+    """The call's usage with every HTTP attempt its SDK sent counted as a request (when the
+    model speaks HTTP through one of our counting clients; local engines send none)."""
+    if sent <= usage.requests:
+        return usage
+    return usage.model_copy(update={"requests": sent})
 
 
 def _usage_of(messages: Sequence[ModelMessage]) -> Usage:

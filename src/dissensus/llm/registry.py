@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 from pydantic_ai.exceptions import UserError
 
 from dissensus.errors import ConfigError, MissingExtraError
+from dissensus.llm._http import counting_client
 from dissensus.llm._pydantic_ai import OutputMode, PydanticAILLM
 from dissensus.llm.base import LLM, ModelProfile
 from dissensus.llm.local import LOCAL_MODELS, EngineOptions, local_models_dir, open_local
@@ -153,18 +154,21 @@ def _open_openai(
                 "(or set OPENAI_BASE_URL) for an OpenAI-compatible server"
             )
         api_key = "not-needed"  # vLLM, Ollama and llama-server accept any key
-    if timeout is None and retries is None:
-        provider = OpenAIProvider(base_url=base_url, api_key=api_key, http_client=http_client)
-    else:
-        from openai import AsyncOpenAI
+    from openai import AsyncOpenAI
 
-        limits: dict[str, Any] = {}
-        if timeout is not None:
-            limits["timeout"] = timeout
-        if retries is not None:
-            limits["max_retries"] = retries
-        client = AsyncOpenAI(base_url=base_url, api_key=api_key, http_client=http_client, **limits)
-        provider = OpenAIProvider(openai_client=client)
+    limits: dict[str, Any] = {}
+    if timeout is not None:
+        limits["timeout"] = timeout
+    if retries is not None:
+        limits["max_retries"] = retries
+    # Our own HTTP client counts every attempt the SDK makes (see dissensus.llm._http).
+    client = AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key,
+        http_client=http_client or counting_client(timeout),
+        **limits,
+    )
+    provider = OpenAIProvider(openai_client=client)
     model = OpenAIChatModel(name, provider=provider)
     # JSON-schema response formats are what OpenAI, vLLM and llama-server constrain decoding
     # with; small self-hosted models also fail more often at tool-call output.
