@@ -41,3 +41,36 @@ def test_the_defaults_are_the_embedded_profile() -> None:
     assert settings.lexicon_worker and settings.evaluator is None
     assert settings.supervisor == "local:qwen2.5-coder-1.5b"
     assert settings.consensus.min_voters == 2 and settings.learning_gate
+
+
+def test_request_limits_override_by_provider_and_by_model_string() -> None:
+    """Timeouts and retries are settable per provider and per model (so per role)."""
+    from dissensus.llm import ModelPool
+    from dissensus.llm.testing import ScriptedLLM
+
+    settings = Settings.model_validate(
+        {
+            "request_timeout_seconds": 30,
+            "request_retries": 2,
+            "request_limits": {
+                "openai": {"timeout_seconds": 10},
+                "openai:slow-supervisor": {"timeout_seconds": 180, "retries": 0},
+            },
+        }
+    )
+    opened: dict[str, dict[str, object]] = {}
+
+    def opener(spec: str, **options: object) -> ScriptedLLM:
+        opened[spec] = options
+        return ScriptedLLM(spec, lambda request: {})
+
+    pool = ModelPool(opener=opener, **settings.model_options())
+    for spec in ("openai:worker", "openai:slow-supervisor", "anthropic:claude"):
+        pool.get(spec)
+    assert {s: (o["timeout"], o["retries"]) for s, o in opened.items()} == {
+        "openai:worker": (10, 2),
+        "openai:slow-supervisor": (180, 0),
+        "anthropic:claude": (30, 2),
+    }
+    with pytest.raises(ValueError, match="timeout_secs"):
+        Settings.model_validate({"request_limits": {"openai": {"timeout_secs": 5}}})

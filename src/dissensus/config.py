@@ -81,6 +81,13 @@ class ConsensusSettings(_Strict):
     abstention_escalates: bool = True
 
 
+class RequestLimits(_Strict):
+    """Per-model or per-provider overrides of ``request_timeout_seconds``/``request_retries``."""
+
+    timeout_seconds: float | None = Field(default=None, gt=0.0)
+    retries: int | None = Field(default=None, ge=0, le=10)
+
+
 class ReviewSettings(_Strict):
     """The human review queue: what the audit samples and how long a claim lasts.
 
@@ -219,6 +226,10 @@ class Settings(_Strict):
     """Hosted models (``openai:``, ``anthropic:``): seconds one HTTP request may take."""
     request_retries: int = Field(default=2, ge=0, le=10)
     """Hosted models: retries of a failed request (backoff with jitter, ``Retry-After`` on 429)."""
+    request_limits: dict[str, RequestLimits] = Field(default_factory=dict)
+    """Overrides by model string (``openai:gpt-4o``: so per role, as each role names its model)
+    or by provider (``openai``, ``anthropic``, ``bedrock``); the model string wins. E.g. a slow
+    supervisor: ``{"openai:gpt-4o": {"timeout_seconds": 180}}``."""
     product_timeout_seconds: float = Field(default=900.0, ge=0.0)
     """The most one product may spend in the models (0: no limit). A product past it ends with
     an error line naming the timeout and the run goes on: a hung backend frees its slot
@@ -278,6 +289,17 @@ class Settings(_Strict):
             "base_url": self.openai_base_url,
             "timeout": self.request_timeout_seconds,
             "retries": self.request_retries,
+            "per_model": {
+                key: {
+                    name: value
+                    for name, value in (
+                        ("timeout", limits.timeout_seconds),
+                        ("retries", limits.retries),
+                    )
+                    if value is not None
+                }
+                for key, limits in self.request_limits.items()
+            },
         }
 
     def supervisor_model(self) -> str:

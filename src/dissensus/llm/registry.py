@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -264,19 +264,37 @@ class ModelPool:
 
     Args:
         opener: How a model string becomes a model (default :func:`open_model`).
+        per_model: Options for one model string or one provider (``"openai"``), over
+            ``options``; the model string's win over its provider's.
         **options: Passed to the opener for every model (``base_url=...``).
     """
 
-    def __init__(self, *, opener: Callable[..., LLM] = open_model, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        opener: Callable[..., LLM] = open_model,
+        per_model: Mapping[str, Mapping[str, Any]] | None = None,
+        **options: Any,
+    ) -> None:
         self._opener = opener
         self._options = options
+        self._per_model = dict(per_model or {})
         self._models: dict[str, LLM] = {}
+
+    def options_for(self, spec: str) -> dict[str, Any]:
+        """The options ``spec`` is opened with: the pool's, its provider's, its own."""
+        provider = spec.partition(":")[0]
+        return {
+            **self._options,
+            **self._per_model.get(provider, {}),
+            **self._per_model.get(spec, {}),
+        }
 
     def get(self, spec: str) -> LLM:
         """The model for ``spec``, opened on first use."""
         model = self._models.get(spec)
         if model is None:
-            model = self._models[spec] = self._opener(spec, **self._options)
+            model = self._models[spec] = self._opener(spec, **self.options_for(spec))
         return model
 
     __call__ = get
