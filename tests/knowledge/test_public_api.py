@@ -15,6 +15,7 @@ def test_exported_members() -> None:
     assert knowledge.__all__ == [
         "MAX_EXAMPLE_CHARS",
         "MAX_TEXT_CHARS",
+        "RETIRE_AFTER",
         "TRANSITIONS",
         "CheckedProduct",
         "DeploymentMode",
@@ -39,6 +40,7 @@ def test_exported_members() -> None:
         "PlacementStep",
         "ReplayOutcome",
         "estimate_tokens",
+        "record_review_outcomes",
         "select_for_prompt",
     ]
     assert all(hasattr(knowledge, name) for name in knowledge.__all__)

@@ -234,6 +234,11 @@ def submit(
         )
     if result.taught:
         console.print(f"Taught: {escape(describe_taught(result.taught))}.", highlight=False)
+    if result.retired:
+        console.print(
+            f"Retired or flagged (corrected too often): {escape(', '.join(result.retired))}.",
+            highlight=False,
+        )
     if write_output:
         _rewrite_output(database, item.run_id)
 

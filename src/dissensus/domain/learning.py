@@ -69,6 +69,10 @@ class Learning(BaseModel):
     """Provenance: ids of the cases (``run:product``) that produced or confirmed it."""
     uses: int = 0
     """How many prompts it has been put into."""
+    helpful: int = 0
+    """Reviewed products where a person kept the value it gave (value learnings)."""
+    harmful: int = 0
+    """Reviewed products where a person corrected the value it gave (value learnings)."""
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

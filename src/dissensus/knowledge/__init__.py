@@ -28,6 +28,7 @@ from dissensus.knowledge.memory_manager import (
     PlacementOp,
     PlacementStep,
 )
+from dissensus.knowledge.outcomes import RETIRE_AFTER, record_review_outcomes
 from dissensus.knowledge.retrieval import estimate_tokens, select_for_prompt
 from dissensus.knowledge.transfer import ImportReport
 from dissensus.knowledge.tree import NodeInfo
@@ -42,6 +43,7 @@ from dissensus.knowledge.versions import (
 __all__ = [
     "MAX_EXAMPLE_CHARS",
     "MAX_TEXT_CHARS",
+    "RETIRE_AFTER",
     "TRANSITIONS",
     "CheckedProduct",
     "DeploymentMode",
@@ -66,5 +68,6 @@ __all__ = [
     "PlacementStep",
     "ReplayOutcome",
     "estimate_tokens",
+    "record_review_outcomes",
     "select_for_prompt",
 ]

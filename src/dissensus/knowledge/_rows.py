@@ -49,6 +49,8 @@ def to_learning(row: LearningRow) -> Learning:
         version=row.version,
         sources=list(row.sources),
         uses=row.uses,
+        helpful=row.helpful or 0,
+        harmful=row.harmful or 0,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

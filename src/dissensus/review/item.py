@@ -147,6 +147,10 @@ class SubmitResult(BaseModel):
     """The output record as stored after the submission."""
     placement: Placement | None = None
     """Where the submitted learning went, when there was one."""
+    retired: list[str] = Field(default_factory=list)
+    """Value learnings this answer retired (or flagged, when a person approved them): a person
+    corrected the value they gave on too many reviewed products (see
+    :mod:`dissensus.knowledge.outcomes`)."""
     taught: list[Placement] = Field(default_factory=list)
     """The value and example learnings the reviewed values became (see
     :mod:`dissensus.review.teaching`), when the queue was given a teacher."""

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from dissensus.config import Settings
 from dissensus.domain import AttributeResult, AttributeSpec, EnrichedRecord, LearningDraft
 from dissensus.errors import ReviewError
-from dissensus.knowledge import KnowledgeBase, MemoryManager
+from dissensus.knowledge import KnowledgeBase, MemoryManager, record_review_outcomes
 from dissensus.llm import LLM
 from dissensus.review.item import (
     REASON_PRIORITY,
@@ -378,6 +378,7 @@ class ReviewQueue:
                 if name not in context.record.attributes
                 or context.record.attributes[name].value != value
             ]
+            machine = dict(record.attributes)
             record = _with_human_values(record, context.attributes, final)
             stored.output = record.model_dump(mode="json")
             text = learning.text if isinstance(learning, LearningDraft) else learning
@@ -410,6 +411,14 @@ class ReviewQueue:
                 done = _require(session, item_id, lock=True)
                 done.submission = submission.model_dump(mode="json")
                 item = _item(done, now)
+        # What the person decided about values the knowledge base gave: measured outcomes.
+        retired = record_review_outcomes(
+            KnowledgeBase(self.db),
+            machine,
+            final,
+            reviewer=reviewer,
+            product=item.product_id,
+        )
         teacher = teacher or self.teacher
         taught = (
             await teacher.teach(
@@ -422,7 +431,9 @@ class ReviewQueue:
             if teacher is not None
             else []
         )
-        return SubmitResult(item=item, record=record, placement=placement, taught=taught)
+        return SubmitResult(
+            item=item, record=record, placement=placement, taught=taught, retired=retired
+        )
 
     # --- helpers --------------------------------------------------------------------------
 

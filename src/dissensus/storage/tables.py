@@ -131,6 +131,10 @@ class LearningRow(Base):
     version: Mapped[int] = mapped_column(default=1)
     sources: Mapped[list[str]] = mapped_column(default=list)
     uses: Mapped[int] = mapped_column(default=0)
+    helpful: Mapped[int] = mapped_column(default=0)
+    """Reviewed products on which the value it gave was confirmed by a person (revision 0008)."""
+    harmful: Mapped[int] = mapped_column(default=0)
+    """Reviewed products on which a person corrected the value it gave (revision 0008)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # --- knowledge governance (migration 0003) ---

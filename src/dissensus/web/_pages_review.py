@@ -145,6 +145,8 @@ async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Re
         flash(request, f"Learning {result.placement.op} as {where} (proposed).")
     if result.taught:
         flash(request, f"Taught: {describe_taught(result.taught)}.")
+    if result.retired:
+        flash(request, f"Retired or flagged (corrected too often): {', '.join(result.retired)}.")
     flash(request, _rewrite_output(app, result.item.run_id))
     return _back(f"/review/{item_id}")
 

@@ -1,4 +1,5 @@
-"""Web sessions on the server, so they can end; users can be disabled; signals name an author.
+"""Web sessions on the server, so they can end; users can be disabled; signals name an author;
+learnings count the reviewed outcomes of the values they gave.
 
 Revision ID: 0008
 Revises: 0007
@@ -33,9 +34,15 @@ def upgrade() -> None:
     op.create_index("ix_web_sessions_user_name", "web_sessions", ["user_name"])
     with op.batch_alter_table("signals") as batch:
         batch.add_column(sa.Column("author", sa.String(200), nullable=True))
+    with op.batch_alter_table("learnings") as batch:
+        batch.add_column(sa.Column("helpful", sa.Integer(), server_default="0", nullable=False))
+        batch.add_column(sa.Column("harmful", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("learnings") as batch:
+        batch.drop_column("harmful")
+        batch.drop_column("helpful")
     with op.batch_alter_table("signals") as batch:
         batch.drop_column("author")
     op.drop_index("ix_web_sessions_user_name", table_name="web_sessions")
