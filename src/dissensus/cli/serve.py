@@ -6,7 +6,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -15,6 +15,9 @@ from dissensus.cli._common import console, err_console, friendly_errors, open_da
 from dissensus.config import Settings
 from dissensus.errors import ConfigError, MissingExtraError
 from dissensus.storage import resolve_home
+
+if TYPE_CHECKING:
+    from dissensus.web import UserStore
 
 __all__ = ["SECRET_ENV", "SECRET_FILE", "serve", "users_app"]
 
@@ -146,6 +149,14 @@ def list_users(config: ConfigOpt = None, db: DbOpt = None) -> None:
         console.print(f"{escape(user.name)}\t{user.role}{state}", highlight=False)
 
 
+def _users_store(config: Path | None, db: str | None) -> UserStore:
+    """The user store of the configured database (the web extra is needed for its hashes)."""
+    _web()
+    from dissensus.web import UserStore
+
+    return UserStore(open_database(Settings.load(config, database_url=db)))
+
+
 @users_app.command("remove")
 @friendly_errors
 def remove(
@@ -154,10 +165,7 @@ def remove(
     db: DbOpt = None,
 ) -> None:
     """Delete a web user; their sessions end at once (histories keep their name)."""
-    _web()
-    from dissensus.web import UserStore
-
-    UserStore(open_database(Settings.load(config, database_url=db))).remove(name)
+    _users_store(config, db).remove(name)
     console.print(f"Removed user {escape(name)}; their sessions have ended.", highlight=False)
 
 
@@ -169,10 +177,7 @@ def disable(
     db: DbOpt = None,
 ) -> None:
     """Stop a user from logging in and end their sessions (`enable` lets them in again)."""
-    _web()
-    from dissensus.web import UserStore
-
-    UserStore(open_database(Settings.load(config, database_url=db))).set_disabled(name, True)
+    _users_store(config, db).set_disabled(name, True)
     console.print(f"Disabled user {escape(name)}; their sessions have ended.", highlight=False)
 
 
@@ -184,8 +189,5 @@ def enable(
     db: DbOpt = None,
 ) -> None:
     """Let a disabled user log in again."""
-    _web()
-    from dissensus.web import UserStore
-
-    UserStore(open_database(Settings.load(config, database_url=db))).set_disabled(name, False)
+    _users_store(config, db).set_disabled(name, False)
     console.print(f"Enabled user {escape(name)}.", highlight=False)

@@ -16,7 +16,7 @@ from dissensus.domain import Learning, LearningStatus
 from dissensus.errors import KnowledgeError
 from dissensus.knowledge.history import EventOp
 from dissensus.knowledge.tree import NodeInfo, depth_of, parent_of
-from dissensus.storage import KbEvent, KbNode, LearningRow
+from dissensus.storage import KbEvent, KbNode, LearningRow, utcnow
 
 __all__ = [
     "MAX_EXAMPLE_CHARS",
@@ -137,3 +137,22 @@ def node_infos(session: Session, rows: Sequence[KbNode]) -> list[NodeInfo]:
         )
         for r in rows
     ]
+
+
+def deprecate_row(session: Session, row: LearningRow, actor: str, reason: str) -> None:
+    """Deprecate a learning inside the caller's transaction, with its ``status`` event: the
+    one way compaction, measured effects and reviewed outcomes retire a learning."""
+    before = snapshot(row)
+    row.status = "deprecated"
+    row.updated_at = utcnow()
+    session.flush()
+    record(
+        session,
+        "status",
+        actor,
+        reason,
+        learning_id=row.id,
+        node_key=row.node_key,
+        before=before,
+        after=snapshot(row),
+    )

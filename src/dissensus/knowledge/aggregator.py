@@ -36,6 +36,7 @@ from dissensus.domain import Learning
 from dissensus.knowledge._rows import (
     MAX_EXAMPLE_CHARS,
     MAX_TEXT_CHARS,
+    deprecate_row,
     record,
     snapshot,
     to_learning,
@@ -347,20 +348,7 @@ class Aggregator:
     def _deprecate(self, session: Session, learning_id: str, actor: str, reason: str) -> None:
         row = session.get(LearningRow, learning_id)
         assert row is not None
-        before = snapshot(row)
-        row.status = "deprecated"
-        row.updated_at = utcnow()
-        session.flush()
-        record(
-            session,
-            "status",
-            actor,
-            reason,
-            learning_id=row.id,
-            node_key=row.node_key,
-            before=before,
-            after=snapshot(row),
-        )
+        deprecate_row(session, row, actor, reason)
 
     def _flag_pair(self, session: Session, item: Contradiction, actor: str) -> bool:
         """Flag both learnings for review, once per pair; True if the flag is new."""

@@ -20,10 +20,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from dissensus.domain import CategoryPath
-from dissensus.knowledge._rows import record, snapshot
+from dissensus.knowledge._rows import deprecate_row
 from dissensus.knowledge.aggregator import flag_learning
 from dissensus.knowledge.knowledge_base import KnowledgeBase
-from dissensus.storage import LearningRow, RunProduct, utcnow
+from dissensus.storage import LearningRow, RunProduct
 from dissensus.storage.tables import LearningFlagRow
 
 __all__ = ["EffectVerdict", "LearningEffect", "act_on_effects", "measure_effects"]
@@ -170,19 +170,11 @@ def act_on_effects(
                     evidence=evidence,
                 )
             if effect.verdict == "hurts" and auto_deprecate and row.status == "active":
-                before = snapshot(row)
-                row.status = "deprecated"
-                row.updated_at = utcnow()
-                session.flush()
-                record(
+                deprecate_row(
                     session,
-                    "status",
+                    row,
                     actor,
                     f"deprecated, it hurts: {effect.evidence()} (effect {effect.effect:+.2f})",
-                    learning_id=row.id,
-                    node_key=row.node_key,
-                    before=before,
-                    after=snapshot(row),
                 )
                 deprecated.append(row.id)
     return deprecated

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 
 from dissensus.domain import AttributeResult
 from dissensus.domain.lexicon import value_tokens
-from dissensus.knowledge._rows import record, snapshot
+from dissensus.knowledge._rows import deprecate_row
 from dissensus.knowledge.aggregator import flag_learning
 from dissensus.knowledge.knowledge_base import KnowledgeBase
-from dissensus.storage import LearningRow, utcnow
+from dissensus.storage import LearningRow
 
 __all__ = ["RETIRE_AFTER", "record_review_outcomes"]
 
@@ -93,18 +93,5 @@ def _count(
                 evidence={"harmful": harmful, "helpful": helpful},
             )
             return True
-        before = snapshot(row)
-        row.status = "deprecated"
-        row.updated_at = utcnow()
-        session.flush()
-        record(
-            session,
-            "status",
-            "outcomes",
-            f"retired: {evidence}",
-            learning_id=row.id,
-            node_key=row.node_key,
-            before=before,
-            after=snapshot(row),
-        )
+        deprecate_row(session, row, "outcomes", f"retired: {evidence}")
         return True
