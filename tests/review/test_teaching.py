@@ -7,7 +7,13 @@ import pytest
 from tests.review.conftest import ATTRIBUTES, seed, ticket
 
 from dissensus.config import Settings
-from dissensus.domain import AttributeResult, EnrichedRecord, LearningDraft, Resolution
+from dissensus.domain import (
+    AttributeResult,
+    CategoryPath,
+    EnrichedRecord,
+    LearningDraft,
+    Resolution,
+)
 from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager
 from dissensus.review import (
     ReviewPolicy,
@@ -129,3 +135,33 @@ def test_the_policy_sends_a_resolution_with_held_learnings_to_review() -> None:
     triage = policy.triage(record, resolution=resolution, run_id="r", maturity=0, held=True)
     assert triage is not None and (triage.reason, triage.attributes) == ("unverified", ["Brand"])
     assert policy.triage(record, resolution=resolution, run_id="r", maturity=0) is None
+
+
+async def test_an_answer_retires_what_the_products_own_case_taught_wrongly(db: Database) -> None:
+    (item_id,) = seed(db, 1)
+    kb = KnowledgeBase(db)
+    key = kb.ensure_path(CategoryPath.parse("Home > Knives"))
+
+    def value(text: str, *, approved: bool = False, source: str = "r1:k0") -> str:
+        return kb.add(
+            node_key=key,
+            text=f"Brand: {text!r} is a value of this category",
+            attributes=["Brand"],
+            sources=[source],
+            actor="memory-manager",
+            kind="value",
+            values={"Brand": text},
+            approved=approved,
+        ).id
+
+    wrong, persons, elsewhere = (
+        value("Acme Chef"),
+        value("Acme C", approved=True),
+        value("Acme Chf", source="r1:k9"),
+    )
+    queue = ReviewQueue.from_settings(db, Settings())
+    await queue.submit(item_id, reviewer="ann", values={"Brand": "Acme"})
+    assert kb.get(wrong).status == "deprecated"
+    assert kb.history(learning_id=wrong)[-1].actor == "ann"
+    # A person's learning, and one another product's case taught, are not this answer's to undo.
+    assert kb.get(persons).status == "active" and kb.get(elsewhere).status == "active"

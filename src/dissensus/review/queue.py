@@ -427,6 +427,7 @@ class ReviewQueue:
                 final,
                 reviewer=reviewer,
                 source=f"review:{item_id}:{item.run_id}:{item.product_id}",
+                case=f"{item.run_id}:{item.product_id}",
             )
             if teacher is not None
             else []

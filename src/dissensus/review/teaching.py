@@ -10,13 +10,19 @@ Each learning is still checked by the gate when one is given (a typo that would 
 verified product stays ``proposed``), and a machine learning of the same data that the gate
 held is activated as confirmed by the reviewer. Only the values the reviewer gave or confirmed
 teach; the rest of the record is the machine's and teaches nothing here.
+
+The answer also corrects what the product's own case taught: a machine-made value or example
+learning whose source is that case and whose values the reviewer contradicts is retired
+(deprecated if live, rejected if proposed) by the reviewer, so a wrong resolution does not go
+on teaching after a person fixed it. Learnings a person wrote or approved are left alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dissensus.domain import AttributeSpec, LearningDraft, LearningStatus, Product
+from dissensus.domain import AttributeSpec, Learning, LearningDraft, LearningStatus, Product
+from dissensus.domain.lexicon import value_tokens
 from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager, Placement
 
 __all__ = ["ReviewTeacher", "describe_taught", "review_drafts"]
@@ -88,10 +94,14 @@ class ReviewTeacher:
         *,
         reviewer: str,
         source: str,
+        case: str | None = None,
     ) -> list[Placement]:
-        """Place the drafts of one reviewed product; ``source`` names the review (provenance)."""
+        """Place the drafts of one reviewed product; ``source`` names the review (provenance),
+        ``case`` the case id whose machine learnings the answer may contradict."""
         if not product.category:
             return []  # no category: no node of the tree the learnings could serve
+        if case is not None:
+            self.retract(product, values, reviewer=reviewer, case=case)
         manager = MemoryManager(
             self._kb, None, actor=reviewer, person=True, status=self._status, gate=self._gate
         )
@@ -99,6 +109,46 @@ class ReviewTeacher:
             await manager.place(draft, source=source)
             for draft in review_drafts(product, specs, values)
         ]
+
+    def retract(
+        self,
+        product: Product,
+        values: Mapping[str, str | None],
+        *,
+        reviewer: str,
+        case: str,
+    ) -> list[str]:
+        """Retire the machine learnings ``case`` taught that the reviewer's values contradict."""
+        retired: list[str] = []
+        for learning in self._kb.list(node_key=product.path.key):
+            if (
+                learning.kind == "rule"
+                or learning.approved
+                or learning.status not in ("active", "proposed")
+                or case not in learning.sources
+                or not _contradicts(learning, values)
+            ):
+                continue
+            status: LearningStatus = "deprecated" if learning.status == "active" else "rejected"
+            self._kb.set_status(
+                learning.id,
+                status,
+                reviewer,
+                f"{reviewer}'s answer on {product.id} contradicts what its case taught",
+            )
+            retired.append(learning.id)
+        return retired
+
+
+def _contradicts(learning: Learning, values: Mapping[str, str | None]) -> bool:
+    """Whether the reviewer's values disagree with a value the learning holds."""
+    for attribute, held in learning.values.items():
+        if attribute not in values or held is None:
+            continue
+        given = values[attribute]
+        if given is None or value_tokens(given) != value_tokens(held):
+            return True
+    return False
 
 
 def describe_taught(placements: list[Placement]) -> str:
