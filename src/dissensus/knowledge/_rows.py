@@ -139,16 +139,18 @@ def node_infos(session: Session, rows: Sequence[KbNode]) -> list[NodeInfo]:
     ]
 
 
-def deprecate_row(session: Session, row: LearningRow, actor: str, reason: str) -> None:
-    """Deprecate a learning inside the caller's transaction, with its ``status`` event: the
-    one way compaction, measured effects and reviewed outcomes retire a learning."""
-    before = snapshot(row)
-    row.status = "deprecated"
-    row.updated_at = utcnow()
-    session.flush()
-    record(
+def record_change(
+    session: Session,
+    op: EventOp,
+    actor: str,
+    reason: str,
+    row: LearningRow,
+    before: dict[str, Any] | None,
+) -> KbEvent:
+    """The history event of a change to ``row`` (its state now is the event's ``after``)."""
+    return record(
         session,
-        "status",
+        op,
         actor,
         reason,
         learning_id=row.id,
@@ -156,3 +158,13 @@ def deprecate_row(session: Session, row: LearningRow, actor: str, reason: str) -
         before=before,
         after=snapshot(row),
     )
+
+
+def deprecate_row(session: Session, row: LearningRow, actor: str, reason: str) -> None:
+    """Deprecate a learning inside the caller's transaction, with its ``status`` event: the
+    one way compaction, measured effects and reviewed outcomes retire a learning."""
+    before = snapshot(row)
+    row.status = "deprecated"
+    row.updated_at = utcnow()
+    session.flush()
+    record_change(session, "status", actor, reason, row, before)

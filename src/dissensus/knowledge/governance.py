@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from dissensus.domain import Learning, LearningStatus
 from dissensus.errors import KnowledgeError
-from dissensus.knowledge._rows import record, snapshot, to_learning
+from dissensus.knowledge._rows import record, record_change, snapshot, to_learning
 from dissensus.knowledge.deployment import DeploymentPolicy
 from dissensus.knowledge.history import EventOp
 from dissensus.knowledge.knowledge_base import TRANSITIONS, KnowledgeBase
@@ -315,16 +315,7 @@ def _change(
         row.approved = approved
     row.updated_at = utcnow()
     session.flush()
-    record(
-        session,
-        op,
-        actor,
-        reason,
-        learning_id=row.id,
-        node_key=row.node_key,
-        before=before,
-        after=snapshot(row),
-    )
+    record_change(session, op, actor, reason, row, before)
     return to_learning(row)
 
 

@@ -32,6 +32,7 @@ from dissensus.knowledge._rows import (
     check_text,
     node_infos,
     record,
+    record_change,
     snapshot,
     to_learning,
     union,
@@ -637,16 +638,7 @@ class KnowledgeBase:
         row: LearningRow,
         before: dict[str, Any] | None,
     ) -> KbEvent:
-        return record(
-            session,
-            op,
-            actor,
-            reason,
-            learning_id=row.id,
-            node_key=row.node_key,
-            before=before,
-            after=snapshot(row),
-        )
+        return record_change(session, op, actor, reason, row, before)
 
 
 def _withdraw_approval(row: LearningRow) -> None:
