@@ -21,6 +21,7 @@ from dissensus.errors import ConfigError
 from dissensus.knowledge.deployment import DeploymentMode, DeploymentPolicy
 
 __all__ = [
+    "CallLogSettings",
     "CompactionSettings",
     "ConsensusSettings",
     "EffectivenessSettings",
@@ -30,6 +31,7 @@ __all__ = [
     "Settings",
     "SignalSettings",
     "SweetSpotSettings",
+    "TracingSettings",
     "default_home",
 ]
 
@@ -155,6 +157,29 @@ class EffectivenessSettings(_Strict):
     """Deprecate hurting learnings automatically (off: flag them only)."""
 
 
+class CallLogSettings(_Strict):
+    """The call log: each model call's prompt and answer, kept with its run (`dissensus logs`)."""
+
+    enabled: bool = True
+    """False keeps only each call's model, role, tokens and latency, not its texts."""
+    max_chars: int = Field(default=8000, ge=200)
+    """Each of system prompt, prompt and answer is cut to this many characters."""
+
+
+class TracingSettings(_Strict):
+    """OpenTelemetry traces of runs, sent by OTLP/HTTP; off unless an endpoint is set."""
+
+    otlp_endpoint: str | None = None
+    """Traces URL, e.g. ``http://127.0.0.1:6006/v1/traces`` (Phoenix). Unset: the standard
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_ENDPOINT`` variables, or off."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Sent with every export (Langfuse: ``Authorization: Basic ...``)."""
+    service_name: str = "dissensus"
+    content: bool = False
+    """Put prompts and answers into the spans too. Off: they quote sellers and customers, and a
+    trace backend is often another team's system; the call log keeps them locally."""
+
+
 class SweetSpotSettings(_Strict):
     """The disagreement-rate band a healthy category sits in (checked by ``dissensus report``)."""
 
@@ -251,6 +276,8 @@ class Settings(_Strict):
     effectiveness: EffectivenessSettings = Field(default_factory=EffectivenessSettings)
     """Measured effect of learnings; hurting ones are deprecated."""
     sweet_spot: SweetSpotSettings = Field(default_factory=SweetSpotSettings)
+    call_log: CallLogSettings = Field(default_factory=CallLogSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
     """Disagreement-rate band per category."""
     home: Path = Field(default_factory=default_home)
     database_url: str | None = None

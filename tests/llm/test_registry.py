@@ -27,14 +27,19 @@ def test_public_surface_is_sorted_and_exact() -> None:
         "LLM",
         "PROVIDERS",
         "Answer",
+        "CallRecord",
         "EngineOptions",
         "ModelInfo",
         "ModelPool",
         "ModelProfile",
         "Provider",
+        "calling_as",
+        "for_purpose",
         "list_models",
         "open_model",
         "parse_model_string",
+        "record_call",
+        "recording",
     }
 
 

@@ -118,7 +118,7 @@ async def test_a_password_in_the_base_url_is_never_stored(
 ) -> None:
     from sqlalchemy import select
 
-    from dissensus.pipeline.runner import redact_url
+    from dissensus.observability import redact_url
     from dissensus.storage.tables import Run
 
     config = settings(openai_base_url="http://ann:s3cret@127.0.0.1:9/v1?api_key=k3y&x=1")

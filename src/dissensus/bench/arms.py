@@ -11,15 +11,14 @@ catalog's evidence (the quality and cost of using the expensive model alone).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from dissensus.bench.loader import ProductText
 from dissensus.domain import AttributeDispute, Case, CatalogSchema, EnrichedRecord, Product
-from dissensus.llm import LLM
+from dissensus.llm import LLM, recording
 from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
-from dissensus.pipeline.stages import ModelCall, ProductOutcome
+from dissensus.pipeline.stages import ProductOutcome
 from dissensus.supervisor import Supervisor, VerifiedCatalog
 from dissensus.workers import Generator, GeneratorStyle, LexiconWorker
 
@@ -110,16 +109,10 @@ async def run_single(
         product = _product(text)
         attributes = schema.attributes_for(product.path)
         shown = evidence(product).examples(product) if evidence is not None else []
-        started = time.perf_counter()
-        extraction = await generator.extract(product, attributes, [], shown)
-        latency = (time.perf_counter() - started) * 1000
+        with recording() as calls:
+            extraction = await generator.extract(product, attributes, [], shown)
         outcome = ProductOutcome(
-            record=EnrichedRecord(id=product.id, category=product.category),
-            calls=[
-                ModelCall(
-                    generator.role, llm.name, extraction.usage, latency, not extraction.abstained
-                )
-            ],
+            record=EnrichedRecord(id=product.id, category=product.category), calls=calls
         )
         output = ArmOutput(dict(extraction.values), outcome)
         if done is not None:
@@ -170,17 +163,14 @@ async def run_supervisor_only(
         supervisor = Supervisor(
             llm, knowledge=None, catalog=catalog, max_tokens=max(320, 160 + 24 * len(attributes))
         )
-        started = time.perf_counter()
-        report = await supervisor.resolve(case)
-        latency = (time.perf_counter() - started) * 1000
+        with recording() as calls:
+            report = await supervisor.resolve(case)
         resolved = report.resolution
         values = dict(resolved.values) if resolved is not None else {}
         outcome = ProductOutcome(
             record=EnrichedRecord(id=product.id, category=product.category),
             supervisor_called=True,
-            calls=[
-                ModelCall("supervisor", report.model, report.usage, latency, resolved is not None)
-            ],
+            calls=calls,
         )
         output = ArmOutput(values, outcome)
         if done is not None:

@@ -460,9 +460,7 @@ class ExtractionBenchmark:
             if work is not None and work.extractions:
                 first = work.extractions[0]
                 output.generator[record.seq] = dict(first.values)
-                seconds = next(
-                    (c.latency_ms / 1000 for c in outcome.calls if c.stage == first.role), 0.0
-                )
+                seconds = next((c.latency_s for c in outcome.calls if c.role == first.role), 0.0)
                 output.generator_observations.append(
                     _generator_observation(
                         category, first.model, first.usage, self._profile, seconds=seconds

@@ -51,9 +51,9 @@ def observe(
     tokens: dict[str, int] = {}
     seconds: dict[str, float] = {}
     for call in outcome.calls:
-        role = _role(call.stage)
+        role = _role(call.role)
         tokens[role] = tokens.get(role, 0) + call.usage.input_tokens + call.usage.output_tokens
-        seconds[role] = seconds.get(role, 0.0) + call.latency_ms / 1000
+        seconds[role] = seconds.get(role, 0.0) + call.latency_s
     return Observation(
         category=category,
         error=outcome.record.error is not None,
@@ -71,7 +71,10 @@ def observe(
 
 
 def _role(stage: str) -> str:
-    """Generators are one role for cost purposes (``generator-a``, ``generator-b`` → workers)."""
+    """Generators are one role for cost purposes (``generator-a``, ``generator-b`` → workers);
+    calls made for a purpose are that purpose's (``gate:generator-a`` → gate)."""
+    if ":" in stage:
+        return stage.partition(":")[0]
     return "workers" if stage.startswith("generator") or stage == "evaluator" else stage
 
 

@@ -7,6 +7,7 @@ import typer
 from dissensus import __version__
 from dissensus.cli.bench import bench_app
 from dissensus.cli.kb import kb_app
+from dissensus.cli.logs import logs
 from dissensus.cli.models import models
 from dissensus.cli.report import report
 from dissensus.cli.review import review_app
@@ -31,6 +32,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(bench_app, name="bench")
 app.add_typer(signals_app, name="signals")
 app.command("report")(report)
+app.command("logs")(logs)
 app.command("serve")(serve)
 
 

@@ -45,7 +45,7 @@ from dissensus.knowledge._rows import (
 from dissensus.knowledge._text import similarity, tokens
 from dissensus.knowledge.knowledge_base import KnowledgeBase
 from dissensus.knowledge.retrieval import estimate_tokens, normalize_attribute, select_for_prompt
-from dissensus.llm import LLM
+from dissensus.llm import LLM, calling_as
 from dissensus.storage import LearningRow, utcnow
 from dissensus.storage.tables import LearningFlagRow
 
@@ -277,9 +277,10 @@ class Aggregator:
         if self._llm is None:
             return None, "no model to synthesize with; kept unmerged"
         prompt = "\n".join(["RULES", *(lr.render() for lr in group)])
-        answer = await self._llm.structured(
-            Synthesis, system=SYSTEM, prompt=prompt, max_tokens=self._max_tokens
-        )
+        with calling_as("aggregator", [lr.id for lr in group]):
+            answer = await self._llm.structured(
+                Synthesis, system=SYSTEM, prompt=prompt, max_tokens=self._max_tokens
+            )
         if answer.output is None:
             return None, f"model {answer.model} abstained ({answer.error}); kept unmerged"
         out = Synthesis(text=answer.output.text.strip(), example=answer.output.example.strip())

@@ -47,7 +47,7 @@ from dissensus.knowledge.knowledge_base import (
 )
 from dissensus.knowledge.retrieval import applies_to
 from dissensus.knowledge.tree import NodeInfo, child_key, depth_of
-from dissensus.llm import LLM
+from dissensus.llm import LLM, calling_as
 
 __all__ = [
     "DISCARD_SIMILARITY",
@@ -316,12 +316,13 @@ class MemoryManager:
         if self._llm is None:
             raise _Fallback("no model was given for placement decisions")
         children = self._kb.children(key)
-        answer = await self._llm.structured(
-            PlacementDecision,
-            system=SYSTEM_PROMPT,
-            prompt=_prompt(walk, key, children, shown, can_branch=self._can_branch(key)),
-            max_tokens=self._max_tokens,
-        )
+        with calling_as("memory-manager", [lr.id for lr in shown]):
+            answer = await self._llm.structured(
+                PlacementDecision,
+                system=SYSTEM_PROMPT,
+                prompt=_prompt(walk, key, children, shown, can_branch=self._can_branch(key)),
+                max_tokens=self._max_tokens,
+            )
         walk.usage = walk.usage + answer.usage
         walk.calls += 1
         if answer.output is None:

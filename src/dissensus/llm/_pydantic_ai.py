@@ -8,8 +8,10 @@ model takes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Any, Literal, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx2
 from pydantic import BaseModel
@@ -21,21 +23,29 @@ from pydantic_ai import (
     UnexpectedModelBehavior,
     capture_run_messages,
 )
+from pydantic_ai.capabilities import Instrumentation
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
     ModelResponse,
     RetryFeedbackPart,
     RetryPromptPart,
+    TextPart,
+    ToolCallPart,
     ToolReturnPart,
 )
 from pydantic_ai.models import Model
+from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.settings import ModelSettings
 
 from dissensus.domain.usage import Usage
 from dissensus.errors import ConfigError, ModelError
 from dissensus.llm._http import counted_attempts
 from dissensus.llm.base import LLM, Answer, ModelProfile
+from dissensus.llm.calls import CallRecord, current_role, record_call
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ["OutputMode", "PydanticAILLM", "error_text", "output_retries"]
 
@@ -87,6 +97,24 @@ class PydanticAILLM(LLM):
         self.output_mode: OutputMode = output_mode
         self._on_close = on_close
         self._closed = False
+        self._instrumentation: Instrumentation | None = None
+
+    def instrument(self, tracer_provider: TracerProvider | None, *, content: bool = False) -> None:
+        """Emit OpenTelemetry GenAI spans (``chat {model}``) to ``tracer_provider``; ``None``: off.
+
+        ``content=False`` keeps prompts and answers out of the spans: they quote sellers and
+        customers, and a trace backend is often another team's system. The call log keeps them.
+        """
+        if tracer_provider is None:
+            self._instrumentation = None
+            return
+        self._instrumentation = Instrumentation(
+            settings=InstrumentationSettings(
+                tracer_provider=tracer_provider,
+                include_content=content,
+                include_binary_content=False,
+            )
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, output_mode={self.output_mode!r})"
@@ -157,7 +185,11 @@ class PydanticAILLM(LLM):
             tools=list(tools),
             retries={"output": 1, "tools": 1},
             model_settings=settings,
+            capabilities=[self._instrumentation] if self._instrumentation is not None else None,
         )
+        role, learnings = current_role()
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
         with capture_run_messages() as messages, counted_attempts() as sent:
             try:
                 result = await agent.run(prompt)
@@ -167,15 +199,17 @@ class PydanticAILLM(LLM):
                 failed_request = 0 if isinstance(exc, UnexpectedModelBehavior) else 1
                 usage = _usage_of(messages) + Usage(requests=failed_request)
                 usage = _with_attempts(usage, sent[0])
-                return Answer(
+                answer: Answer[T] = Answer(
                     model=self.name,
                     output=None,
                     usage=usage,
                     attempts=max(1, _attempts_of(messages, tools)),
                     error=_describe_failure(exc, messages, tools),
                 )
+                self._record(answer, messages, role, learnings, system, prompt, started, started_at)
+                return answer
         run_usage = result.usage
-        return Answer(
+        answer = Answer(
             model=self.name,
             output=result.output,
             usage=_with_attempts(
@@ -188,6 +222,54 @@ class PydanticAILLM(LLM):
             ),
             attempts=_attempts_of(result.all_messages(), tools),
         )
+        self._record(
+            answer, result.all_messages(), role, learnings, system, prompt, started, started_at
+        )
+        return answer
+
+    def _record(
+        self,
+        answer: Answer[T],
+        messages: Sequence[ModelMessage],
+        role: str,
+        learnings: list[str],
+        system: str,
+        prompt: str,
+        started: float,
+        started_at: datetime,
+    ) -> None:
+        """Hand the finished call to the call log of whoever is recording."""
+        last = next((m for m in reversed(messages) if isinstance(m, ModelResponse)), None)
+        record_call(
+            CallRecord(
+                role=role,
+                model=self.name,
+                usage=answer.usage,
+                latency_s=time.perf_counter() - started,
+                ok=answer.output is not None,
+                system=system,
+                prompt=prompt,
+                response=_response_text(last) if last is not None else "",
+                error=answer.error,
+                finish_reason=last.finish_reason if last is not None else None,
+                cache_read_tokens=sum(
+                    m.usage.cache_read_tokens for m in messages if isinstance(m, ModelResponse)
+                ),
+                learnings=learnings,
+                started_at=started_at,
+            )
+        )
+
+
+def _response_text(response: ModelResponse) -> str:
+    """What the model sent back, as text: its words, or the arguments of the tools it called."""
+    texts: list[str] = []
+    for part in response.parts:
+        if isinstance(part, TextPart):
+            texts.append(part.content)
+        elif isinstance(part, ToolCallPart):
+            texts.append(f"{part.tool_name}({part.args_as_json_str()})")
+    return "\n".join(texts)
 
 
 def _with_attempts(usage: Usage, sent: int) -> Usage:

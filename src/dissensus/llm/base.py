@@ -95,5 +95,11 @@ class LLM(ABC):
         tool description). Only call this when ``profile.supports_tools`` is true.
         """
 
+    def instrument(self, tracer_provider: Any, *, content: bool = False) -> None:  # noqa: B027
+        """Send this model's calls as OpenTelemetry spans to ``tracer_provider`` (``None``: off).
+
+        Optional: a model that cannot be traced ignores it and its calls are still logged.
+        """
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release engines or connections; the pool calls it once at shutdown."""

@@ -280,6 +280,18 @@ class ModelPool:
         self._options = options
         self._per_model = dict(per_model or {})
         self._models: dict[str, LLM] = {}
+        self._tracing: tuple[Any, bool] | None = None
+
+    def instrument(self, tracer_provider: Any, *, content: bool = False) -> None:
+        """Trace every model of the pool, those opened later included (``None``: stop)."""
+        self._tracing = (tracer_provider, content) if tracer_provider is not None else None
+        for model in self._models.values():
+            model.instrument(tracer_provider, content=content)
+
+    def _traced(self, model: LLM) -> LLM:
+        if self._tracing is not None:
+            model.instrument(self._tracing[0], content=self._tracing[1])
+        return model
 
     def options_for(self, spec: str) -> dict[str, Any]:
         """The options ``spec`` is opened with: the pool's, its provider's, its own."""
@@ -294,14 +306,15 @@ class ModelPool:
         """The model for ``spec``, opened on first use."""
         model = self._models.get(spec)
         if model is None:
-            model = self._models[spec] = self._opener(spec, **self.options_for(spec))
+            opened = self._opener(spec, **self.options_for(spec))
+            model = self._models[spec] = self._traced(opened)
         return model
 
     __call__ = get
 
     def add(self, model: LLM) -> LLM:
         """Register a ready model under its name (tests put scripted models in a pool)."""
-        self._models[model.name] = model
+        self._models[model.name] = self._traced(model)
         return model
 
     def __contains__(self, spec: object) -> bool:

@@ -19,6 +19,7 @@ propagates.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import types
 import typing
@@ -131,6 +132,8 @@ class ScriptedLLM(PydanticAILLM):
         profile: Defaults to a tool-capable, free model.
         output_mode: ``"native"`` (JSON text, like local and OpenAI models) or ``"tool"`` (an
             output tool call, like Anthropic and Bedrock models).
+        delay_seconds: How long each answer takes, without blocking the event loop (a model
+            call that takes time, for latency and concurrency tests).
     """
 
     def __init__(
@@ -140,8 +143,10 @@ class ScriptedLLM(PydanticAILLM):
         *,
         profile: ModelProfile = SCRIPTED_PROFILE,
         output_mode: OutputMode = "native",
+        delay_seconds: float = 0.0,
     ) -> None:
         self.handler = handler
+        self.delay_seconds = delay_seconds
         self.requests: list[ScriptedRequest] = []
         model = FunctionModel(
             self._respond,
@@ -171,7 +176,9 @@ class ScriptedLLM(PydanticAILLM):
         finally:
             _current_output_type.reset(token)
 
-    def _respond(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    async def _respond(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         request = _scripted_request(messages, info, _current_output_type.get())
         self.requests.append(request)
         result = self.handler(request)

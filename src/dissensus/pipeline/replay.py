@@ -14,6 +14,7 @@ from dissensus.consensus import normalize
 from dissensus.domain import CatalogSchema, CategoryPath, Learning, LearningDraft, Product
 from dissensus.errors import SchemaError
 from dissensus.knowledge import CheckedProduct, ReplayOutcome
+from dissensus.llm import for_purpose
 from dissensus.workers import Generator
 
 __all__ = ["RuleReplay"]
@@ -45,8 +46,9 @@ class RuleReplay:
             except SchemaError:
                 continue
             counted += 1
-            plain = await self.generator.extract(product, attributes, [])
-            ruled = await self.generator.extract(product, attributes, [rule])
+            with for_purpose("gate"):
+                plain = await self.generator.extract(product, attributes, [])
+                ruled = await self.generator.extract(product, attributes, [rule])
             a = _correct(plain.values, checked.attributes)
             b = _correct(ruled.values, checked.attributes)
             without, with_rule = without + a, with_rule + b

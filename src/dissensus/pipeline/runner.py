@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
@@ -36,6 +35,7 @@ from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product
 from dissensus.errors import SchemaError
 from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager
 from dissensus.llm import LLM
+from dissensus.observability import redact_url, stored_call
 from dissensus.pipeline.compaction import auto_compaction
 from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
 from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
@@ -325,18 +325,7 @@ class Runner:
                 if outcome.supervisor is not None
                 else None
             ),
-            calls=[
-                {
-                    "stage": c.stage,
-                    "model": c.model,
-                    "requests": c.usage.requests,
-                    "input_tokens": c.usage.input_tokens,
-                    "output_tokens": c.usage.output_tokens,
-                    "latency_ms": round(c.latency_ms, 1),
-                    "ok": c.ok,
-                }
-                for c in outcome.calls
-            ],
+            calls=[stored_call(c, self.settings.call_log) for c in outcome.calls],
             within=enqueue if ticket is not None else None,
         )
 
@@ -360,21 +349,6 @@ def _stored_config(settings: Settings) -> dict[str, object]:
     if isinstance(url, str):
         config["openai_base_url"] = redact_url(url)
     return config
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any password (and API-key-like query values) replaced by ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
-    query = "&".join(
-        f"{k}=***"
-        if k.lower() in {"key", "api_key", "apikey", "token", "access_token"}
-        else f"{k}={v}"
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _capped(product: Product, settings: Settings) -> tuple[Product, list[str]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,22 +25,12 @@ from dissensus.domain import (
 )
 from dissensus.domain.injection import injection_reason
 from dissensus.knowledge import MemoryManager
+from dissensus.llm import CallRecord, recording
 from dissensus.review import ReviewContext, ReviewPolicy, ReviewTicket, SupervisorView
 from dissensus.supervisor import Supervisor, SupervisorReport
-from dissensus.workers import LEXICON_MODEL, ProductEvidence, WorkerOutput, WorkerTeam
+from dissensus.workers import ProductEvidence, WorkerOutput, WorkerTeam
 
-__all__ = ["ModelCall", "ProductEnricher", "ProductOutcome"]
-
-
-@dataclass(slots=True)
-class ModelCall:
-    """One stage's model use for one product (observability and cost)."""
-
-    stage: str
-    model: str
-    usage: Usage
-    latency_ms: float
-    ok: bool
+__all__ = ["ProductEnricher", "ProductOutcome"]
 
 
 @dataclass(slots=True)
@@ -52,7 +41,8 @@ class ProductOutcome:
     disputed: list[str] = field(default_factory=list)
     supervisor_called: bool = False
     learnings_added: list[str] = field(default_factory=list)
-    calls: list[ModelCall] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+    """Every model call made for the product, each with its own latency (the call log)."""
     review: ReviewTicket | None = None
     """What goes to the human review queue with this record, if anything."""
     work: WorkerOutput | None = None
@@ -112,9 +102,19 @@ class ProductEnricher:
         ``evidence`` carries the product's retrieved solved examples and the category's
         lexicon; without it the generators work zero-shot and the lexicon worker sits out.
         """
-        started = time.perf_counter()
+        with recording() as calls:
+            result = await self._enrich(product, attributes, learnings, evidence)
+        result.calls = calls
+        return result
+
+    async def _enrich(
+        self,
+        product: Product,
+        attributes: list[AttributeSpec],
+        learnings: list[Learning],
+        evidence: ProductEvidence | None,
+    ) -> ProductOutcome:
         work = await self.team.run(product, attributes, learnings, evidence)
-        calls = _worker_calls(work, (time.perf_counter() - started) * 1000)
         outcome = decide(work.extractions, work.evaluation, attributes, self.policy)
         ids = [item.id for item in learnings]
         if evidence is not None:
@@ -138,7 +138,6 @@ class ProductEnricher:
         result = ProductOutcome(
             record=EnrichedRecord(id=product.id, category=product.category),
             disputed=list(outcome.disputed),
-            calls=calls,
             work=work,
         )
         case: Case | None = None
@@ -146,17 +145,7 @@ class ProductEnricher:
         held = False
         if outcome.disputed:
             case = _case(self.run_id, product, attributes, work, outcome, ids, evidence)
-            started = time.perf_counter()
             report = await self.supervisor.resolve(case)
-            result.calls.append(
-                ModelCall(
-                    "supervisor",
-                    report.model,
-                    report.usage,
-                    (time.perf_counter() - started) * 1000,
-                    report.resolution is not None,
-                )
-            )
             result.supervisor_called = True
             result.supervisor = SupervisorView(
                 model=report.model, resolution=report.resolution, error=report.error
@@ -164,7 +153,7 @@ class ProductEnricher:
             models.append(report.model)
             results.update(self._settle(case, report, ids))
             if self._should_learn(report):
-                result.learnings_added, held = await self._learn(case, report, result.calls)
+                result.learnings_added, held = await self._learn(case, report)
         # Keep the schema's attribute order in the output.
         result.record.attributes = {
             s.name: results[s.name] for s in attributes if s.name in results
@@ -252,9 +241,7 @@ class ProductEnricher:
             and resolution.confidence >= self.review_confidence
         )
 
-    async def _learn(
-        self, case: Case, report: SupervisorReport, calls: list[ModelCall]
-    ) -> tuple[list[str], bool]:
+    async def _learn(self, case: Case, report: SupervisorReport) -> tuple[list[str], bool]:
         """Place the case's drafts; returns the learnings added and whether any was held."""
         assert report.resolution is not None and self.memory_manager is not None
         added: list[str] = []
@@ -268,35 +255,11 @@ class ProductEnricher:
             for draft in report.resolution.learnings:
                 if draft.kind not in self.learning_kinds:
                     continue
-                started = time.perf_counter()
                 placement = await self.memory_manager.place(draft, source=case.id, hold=hold)
-                if placement.model_calls:
-                    calls.append(
-                        ModelCall(
-                            "memory-manager",
-                            self.memory_manager.model_name,
-                            placement.usage,
-                            (time.perf_counter() - started) * 1000,
-                            True,
-                        )
-                    )
                 if placement.learning_id is not None:
                     added.append(placement.learning_id)
                     held = held or placement.held is not None
         return added, held
-
-
-def _worker_calls(work: WorkerOutput, latency_ms: float) -> list[ModelCall]:
-    # The lexicon worker calls no model: it is a vote, not a request.
-    calls = [
-        ModelCall(e.role, e.model, e.usage, latency_ms, not e.abstained)
-        for e in work.extractions
-        if e.model != LEXICON_MODEL
-    ]
-    if work.evaluation is not None:
-        ev = work.evaluation
-        calls.append(ModelCall("evaluator", ev.model, ev.usage, latency_ms, not ev.abstained))
-    return calls
 
 
 def _case(

@@ -237,7 +237,9 @@ class RunStore:
                 )
             )
             for call in calls:
-                session.add(ModelCallRow(run_id=self.run_id, product_id=product_id, **call))
+                session.add(
+                    ModelCallRow(run_id=self.run_id, product_id=product_id, seq=seq, **call)
+                )
             if within is not None:
                 within(session)
 

@@ -20,7 +20,7 @@ from dissensus.domain import Product
 from dissensus.domain.injection import injection_reason
 from dissensus.knowledge._text import normalize_text
 from dissensus.knowledge.retrieval import normalize_attribute
-from dissensus.llm import LLM
+from dissensus.llm import LLM, calling_as
 from dissensus.signals.records import SignalRecord
 
 __all__ = [
@@ -176,12 +176,13 @@ class Triage:
         assert published is not None  # rule_triage decides every unpublished product
         if self._llm is None:
             return _noise("the rules could not tell and no triage model is configured")
-        answer = await self._llm.structured(
-            TriageAnswer,
-            system=SYSTEM,
-            prompt=_prompt(signal, published),
-            max_tokens=self._max_tokens,
-        )
+        with calling_as("signal-triage"):
+            answer = await self._llm.structured(
+                TriageAnswer,
+                system=SYSTEM,
+                prompt=_prompt(signal, published),
+                max_tokens=self._max_tokens,
+            )
         self.model_calls += 1
         if answer.output is None:
             return _noise(f"the triage model gave no usable answer ({answer.error})", by="model")

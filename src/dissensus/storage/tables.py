@@ -214,21 +214,36 @@ class RunProduct(Base):
 
 
 class ModelCall(Base):
-    """One model call (all its attempts), for cost, latency and failure accounting."""
+    """One model call (all its attempts): cost, latency, failure, and the call log's texts."""
 
     __tablename__ = "model_calls"
+    __table_args__ = (Index("ix_model_calls_run_seq", "run_id", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(String(64), index=True)
     product_id: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The record (input line) the call worked on; ``None`` for rows before migration 0009."""
     stage: Mapped[str] = mapped_column(String(32))
+    """The role that asked (``generator-a``, ``supervisor``, ``gate:generator-a``...)."""
     model: Mapped[str] = mapped_column(String(200))
     requests: Mapped[int] = mapped_column(default=1)
     input_tokens: Mapped[int] = mapped_column(default=0)
     output_tokens: Mapped[int] = mapped_column(default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(default=0)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    """This call's own wall time (not its batch's)."""
     ok: Mapped[bool] = mapped_column(Boolean, default=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When the call started."""
+    system: Mapped[str | None] = mapped_column(Text, default=None)
+    """The call log: texts as sent and received, capped and redacted; ``None`` when off."""
+    prompt: Mapped[str | None] = mapped_column(Text, default=None)
+    response: Mapped[str | None] = mapped_column(Text, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    finish_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    learnings: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    """Ids of the learnings in the prompt."""
 
 
 # --- review queue and users (migration 0002) ------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from dissensus.domain import Case, LearningDraft, Resolution, Usage
-from dissensus.llm import LLM, Answer
+from dissensus.llm import LLM, Answer, calling_as
 from dissensus.supervisor.tools import KnowledgeReader, SupervisorTools
 from dissensus.supervisor.verified_catalog import VerifiedCatalog
 from dissensus.workers.spans import text_spans
@@ -87,6 +87,10 @@ class Supervisor:
 
     async def resolve(self, case: Case) -> SupervisorReport:
         """Resolve one case; never raises for a bad model answer (it abstains instead)."""
+        with calling_as("supervisor", case.learnings_in_prompt):
+            return await self._resolve(case)
+
+    async def _resolve(self, case: Case) -> SupervisorReport:
         tools = self.tools_for(case)
         if self.llm.profile.supports_tools:
             answer = await self.llm.agent(

@@ -103,4 +103,5 @@ class Evaluator:
             prompt=evaluator_prompt(product, candidates_by_attribute(attributes, extractions)),
             max_tokens=self.max_tokens or self._budget(attributes),
             read=lambda output: {"verdicts": read_verdicts(output, attributes)},
+            role="evaluator",
         )

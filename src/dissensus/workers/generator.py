@@ -92,4 +92,6 @@ class Generator:
             prompt=product_prompt(product, examples, [a.name for a in attributes]),
             max_tokens=self.max_tokens or output_budget(attributes),
             read=lambda output: {"values": read_values(output, attributes)},
+            role=self.role,
+            shown=[ex.source for ex in examples if not ex.source.startswith("verified:")],
         )
