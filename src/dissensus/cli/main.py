@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from dissensus import __version__
@@ -14,6 +16,7 @@ from dissensus.cli.review import review_app
 from dissensus.cli.run import demo, run
 from dissensus.cli.serve import serve, users_app
 from dissensus.cli.signals import signals_app
+from dissensus.observability.logs import LogLevel, configure_logging
 
 __all__ = ["app"]
 
@@ -47,5 +50,20 @@ def main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            envvar="DISSENSUS_LOG_LEVEL",
+            help="Log lines on stderr from this level up (JSON lines when not a terminal).",
+            case_sensitive=False,
+        ),
+    ] = "warning",
 ) -> None:
-    """Self-learning product catalog enrichment."""
+    """Self-learning product catalog enrichment.
+
+    Environment: DISSENSUS_HOME (database and models, default ~/.dissensus),
+    DISSENSUS_DATABASE_URL (a database instead of SQLite in the home), DISSENSUS_LOG_LEVEL,
+    OTEL_EXPORTER_OTLP_ENDPOINT (send traces; see tracing: in the settings).
+    """
+    configure_logging(log_level)

@@ -16,6 +16,14 @@ from dissensus.cli._common import console, err_console, friendly_errors, open_da
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
 from dissensus.errors import RunError
 from dissensus.llm import ModelPool
+from dissensus.observability.metrics import (
+    MetricsServer,
+    RunMetrics,
+    StoreCollector,
+    new_registry,
+    serve_metrics,
+)
+from dissensus.observability.tracing import Tracing
 from dissensus.pipeline import Runner, RunRequest, RunSummary, new_run_id
 from dissensus.pipeline.rerun import RerunReport, rerun_affected, rerun_paths
 from dissensus.storage import Run
@@ -34,6 +42,8 @@ def _execute(
     *,
     quiet: bool,
     rerun_of: str | None = None,
+    metrics_port: int | None = None,
+    metrics_addr: str = "127.0.0.1",
 ) -> RunSummary | RerunReport:
     """Run ``request`` with a progress bar; with ``rerun_of``, rerun that run's affected products.
 
@@ -41,6 +51,19 @@ def _execute(
     input and schema come from the past run (:mod:`dissensus.pipeline.rerun`).
     """
     db = open_database(settings)
+    # Both fail here, before any model loads: a taken port or a missing extra is not worth a
+    # run's first hour.
+    tracing = Tracing.from_settings(settings.tracing)
+    metrics: RunMetrics | None = None
+    server: MetricsServer | None = None
+    if metrics_port is not None:
+        registry = new_registry()
+        metrics = RunMetrics(registry)
+        registry.register(StoreCollector(db))
+        server = serve_metrics(registry, metrics_port, addr=metrics_addr)
+        err_console.print(
+            f"metrics: http://{escape(metrics_addr)}:{server.port}/metrics", highlight=False
+        )
     progress = Progress(
         TextColumn("[bold]enriching[/]"),
         BarColumn(),
@@ -57,7 +80,15 @@ def _execute(
 
     async def go() -> RunSummary | RerunReport:
         async with ModelPool(**settings.model_options()) as pool:
-            runner = Runner(settings, db=db, open_model=pool.get, progress=update)
+            pool.instrument(tracing.provider, content=tracing.content)
+            runner = Runner(
+                settings,
+                db=db,
+                open_model=pool.get,
+                progress=update,
+                metrics=metrics,
+                tracing=tracing,
+            )
             if rerun_of is not None:
                 return await rerun_affected(
                     runner,
@@ -89,6 +120,10 @@ def _execute(
             highlight=False,
         )
         raise typer.Exit(130) from None
+    finally:
+        tracing.shutdown()
+        if server is not None:
+            server.close()
 
 
 def print_summary(summary: RunSummary) -> None:
@@ -261,6 +296,18 @@ def run(
     batch_size: BatchOpt = None,
     no_learning: NoLearnOpt = False,
     quiet: QuietOpt = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics of this run on this port while it runs (0: any).",
+        ),
+    ] = None,
+    metrics_addr: Annotated[
+        str, typer.Option("--metrics-addr", help="Address for --metrics-port.")
+    ] = "127.0.0.1",
 ) -> None:
     """Enrich a catalog: workers, consensus, supervisor, and learning as it goes.
 
@@ -288,7 +335,14 @@ def run(
             run_id=new_id,
             verified_path=verified,
         )
-        result = _execute(settings, request, quiet=quiet, rerun_of=from_run)
+        result = _execute(
+            settings,
+            request,
+            quiet=quiet,
+            rerun_of=from_run,
+            metrics_port=metrics_port,
+            metrics_addr=metrics_addr,
+        )
         assert isinstance(result, RerunReport)
         if result.summary is not None:
             print_summary(result.summary)
@@ -308,7 +362,9 @@ def run(
         run_id=run_id or new_run_id(),
         verified_path=verified,
     )
-    summary = _execute(settings, request, quiet=quiet)
+    summary = _execute(
+        settings, request, quiet=quiet, metrics_port=metrics_port, metrics_addr=metrics_addr
+    )
     assert isinstance(summary, RunSummary)
     print_summary(summary)
     console.print(f"output: {escape(str(out))}", highlight=False)

@@ -8,6 +8,7 @@ model takes.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime
@@ -46,6 +47,8 @@ from dissensus.llm.calls import CallRecord, current_role, record_call
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
+
+log = logging.getLogger(__name__)
 
 __all__ = ["OutputMode", "PydanticAILLM", "error_text", "output_retries"]
 
@@ -113,6 +116,8 @@ class PydanticAILLM(LLM):
                 tracer_provider=tracer_provider,
                 include_content=content,
                 include_binary_content=False,
+                # The output schema lists spans of the product text as its options.
+                include_model_request_parameters=content,
             )
         )
 
@@ -239,6 +244,14 @@ class PydanticAILLM(LLM):
         started_at: datetime,
     ) -> None:
         """Hand the finished call to the call log of whoever is recording."""
+        if answer.output is None:
+            log.info(
+                "%s (%s) abstained: %s",
+                self.name,
+                role,
+                answer.error,
+                extra={"model": self.name, "role": role},
+            )
         last = next((m for m in reversed(messages) if isinstance(m, ModelResponse)), None)
         record_call(
             CallRecord(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from collections import deque
@@ -36,6 +37,8 @@ from dissensus.errors import SchemaError
 from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager
 from dissensus.llm import LLM
 from dissensus.observability import redact_url, stored_call
+from dissensus.observability.metrics import ProductOutcomeLabel, RunMetrics
+from dissensus.observability.tracing import Tracing
 from dissensus.pipeline.compaction import auto_compaction
 from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
 from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
@@ -55,6 +58,9 @@ ProgressHook = Callable[[int, int], None]
 """Called with (products finished so far, total records)."""
 ProductHook = Callable[[InputRecord, ProductOutcome], None]
 """Called with each product's record and outcome right after it is committed (benchmarks)."""
+
+
+log = logging.getLogger(__name__)
 
 
 def new_run_id() -> str:
@@ -91,12 +97,17 @@ class Runner:
         open_model: ModelOpener,
         progress: ProgressHook | None = None,
         on_product: ProductHook | None = None,
+        metrics: RunMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.open_model = open_model
         self.progress = progress
         self.on_product = on_product
+        self.metrics = metrics
+        """Counted as products are saved (``--metrics-port``); ``None``: nothing is counted."""
+        self.tracing = tracing if tracing is not None else Tracing.off()
         self.kb = KnowledgeBase(db)
 
     def _enricher(
@@ -156,6 +167,7 @@ class Runner:
             review=ReviewPolicy.from_settings(s),
             maturity=ReviewQueue(self.db).maturity_for(run_id),
             learning_kinds=s.learning_kinds,
+            tracing=self.tracing,
         )
 
     async def run(self, request: RunRequest) -> RunSummary:
@@ -176,6 +188,14 @@ class Runner:
             output_path=str(request.out_path),
         )
         done = store.done_seqs()
+        log.info(
+            "run %s %s: %d records, %d already done",
+            request.run_id,
+            "resumed" if resumed else "started",
+            total,
+            len(done),
+            extra={"run_id": request.run_id, "records": total, "resumed": resumed},
+        )
         writer = _OrderedWriter(request.out_path, store)
         enricher = self._enricher(request.run_id, catalog, schema)
         evidence = EvidenceSource(
@@ -210,13 +230,17 @@ class Runner:
         chunk_size = self.settings.batch_size * 4
         lanes = _Lanes(run_batch)
         beating = asyncio.create_task(_heartbeat(store))
+        run_span = self.tracing.span(
+            "run", {"dissensus.run.id": request.run_id, "dissensus.resumed": resumed}
+        )
         try:
-            async with asyncio.TaskGroup() as tasks:
-                for chunk in _chunks(read_records(request.input_path), chunk_size):
-                    todo = [r for r in chunk if r.seq not in done]
-                    await lanes.room_for(chunk_size)
-                    for batch in _category_batches(todo, self.settings.batch_size):
-                        lanes.submit(tasks, batch)
+            with run_span:
+                async with asyncio.TaskGroup() as tasks:
+                    for chunk in _chunks(read_records(request.input_path), chunk_size):
+                        todo = [r for r in chunk if r.seq not in done]
+                        await lanes.room_for(chunk_size)
+                        for batch in _category_batches(todo, self.settings.batch_size):
+                            lanes.submit(tasks, batch)
         except BaseExceptionGroup as group:
             # Callers catch DissensusError, not a group: the first failure is the cause, and
             # the lanes it cancelled lost nothing that was committed.
@@ -236,9 +260,36 @@ class Runner:
             learned=self._learned(request.run_id),
         )
         store.finish("completed", json.loads(summary.model_dump_json()))
+        log.info(
+            "run %s completed: %d products, %d errors, %d supervisor calls, %.1f s",
+            request.run_id,
+            summary.products,
+            summary.errors,
+            summary.supervisor_calls,
+            summary.wall_seconds,
+            extra={"run_id": request.run_id, "products": summary.products},
+        )
         return summary
 
     async def _run_batch(
+        self,
+        batch: list[InputRecord],
+        schema: CatalogSchema,
+        enricher: ProductEnricher,
+        store: RunStore,
+        gate: asyncio.Semaphore,
+        evidence: EvidenceSource,
+    ) -> int:
+        first = next((r.product for r in batch if r.product is not None), None)
+        attrs = {
+            "dissensus.category": first.category if first is not None else None,
+            "dissensus.batch.size": len(batch),
+            "dissensus.kb.version": self.kb.version() if self.tracing.enabled else None,
+        }
+        with self.tracing.span("batch", attrs):
+            return await self._run_batch_traced(batch, schema, enricher, store, gate, evidence)
+
+    async def _run_batch_traced(
         self,
         batch: list[InputRecord],
         schema: CatalogSchema,
@@ -261,6 +312,16 @@ class Runner:
             async with gate:
                 outcome = await self._process(record, schema, enricher, learnings, category)
             self._save(store, record, outcome)
+            if outcome.record.error is not None:
+                log.warning(
+                    "record %d (%s) not enriched: %s",
+                    record.seq,
+                    outcome.record.id,
+                    outcome.record.error,
+                    extra={"run_id": store.run_id, "seq": record.seq},
+                )
+            if self.metrics is not None:
+                self._count(outcome)
             if learnings and outcome.record.error is None:
                 self.kb.record_uses([item.id for item in learnings])
             if self.on_product is not None:
@@ -327,6 +388,28 @@ class Runner:
             ),
             calls=[stored_call(c, self.settings.call_log) for c in outcome.calls],
             within=enqueue if ticket is not None else None,
+        )
+
+    def _count(self, outcome: ProductOutcome) -> None:
+        assert self.metrics is not None
+        rec = outcome.record
+        label: ProductOutcomeLabel = "agreed"
+        if rec.error is not None:
+            label = "error"
+        elif any(a.status == "needs_review" for a in rec.attributes.values()):
+            label = "needs_review"
+        elif outcome.supervisor_called:
+            label = "resolved"
+        self.metrics.product(
+            category=rec.category,
+            outcome=label,
+            disputed=outcome.disputed,
+            calls=outcome.calls,
+            costs=[self.open_model(c.model).profile.cost(c.usage) for c in outcome.calls],
+            supervisor_called=outcome.supervisor_called,
+            learnings_in_prompt=outcome.learnings_in_prompt,
+            learnings_active=len(outcome.learnings_added) - outcome.learnings_held,
+            learnings_held=outcome.learnings_held,
         )
 
     def _learnings_added(self, run_id: str) -> int:

@@ -26,6 +26,7 @@ from dissensus.domain import (
 from dissensus.domain.injection import injection_reason
 from dissensus.knowledge import MemoryManager
 from dissensus.llm import CallRecord, recording
+from dissensus.observability.tracing import Tracing
 from dissensus.review import ReviewContext, ReviewPolicy, ReviewTicket, SupervisorView
 from dissensus.supervisor import Supervisor, SupervisorReport
 from dissensus.workers import ProductEvidence, WorkerOutput, WorkerTeam
@@ -41,6 +42,10 @@ class ProductOutcome:
     disputed: list[str] = field(default_factory=list)
     supervisor_called: bool = False
     learnings_added: list[str] = field(default_factory=list)
+    learnings_held: int = 0
+    """How many of ``learnings_added`` the gate (or an injection hold) kept proposed."""
+    learnings_in_prompt: int = 0
+    """Learnings that were in front of the models (rules, learned examples, known values)."""
     calls: list[CallRecord] = field(default_factory=list)
     """Every model call made for the product, each with its own latency (the call log)."""
     review: ReviewTicket | None = None
@@ -73,6 +78,7 @@ class ProductEnricher:
         review: ReviewPolicy | None = None,
         maturity: Callable[[str], int] | None = None,
         learning_kinds: Sequence[LearningKind] = ("value", "example", "rule"),
+        tracing: Tracing | None = None,
     ) -> None:
         self.team = team
         self.policy = policy
@@ -89,6 +95,7 @@ class ProductEnricher:
         # The tree is one shared structure: placements go one at a time so two products of a
         # batch cannot both decide to create the same branch.
         self._placing = asyncio.Lock()
+        self.tracing = tracing if tracing is not None else Tracing.off()
 
     async def enrich(
         self,
@@ -102,8 +109,17 @@ class ProductEnricher:
         ``evidence`` carries the product's retrieved solved examples and the category's
         lexicon; without it the generators work zero-shot and the lexicon worker sits out.
         """
-        with recording() as calls:
+        attrs = {
+            "dissensus.run.id": self.run_id,
+            "dissensus.product.id": product.id,
+            "dissensus.category": product.category,
+        }
+        with recording() as calls, self.tracing.span("product", attrs) as span:
             result = await self._enrich(product, attributes, learnings, evidence)
+            if span is not None:
+                span.set_attribute("dissensus.disputed_attributes", list(result.disputed))
+                span.set_attribute("dissensus.supervisor_called", result.supervisor_called)
+                span.set_attribute("dissensus.learnings_added", list(result.learnings_added))
         result.calls = calls
         return result
 
@@ -114,14 +130,18 @@ class ProductEnricher:
         learnings: list[Learning],
         evidence: ProductEvidence | None,
     ) -> ProductOutcome:
-        work = await self.team.run(product, attributes, learnings, evidence)
-        outcome = decide(work.extractions, work.evaluation, attributes, self.policy)
         ids = [item.id for item in learnings]
         if evidence is not None:
             # Provenance: the learned examples and known values that were in front of the workers.
             ids += [ex.source for ex in evidence.examples if not ex.source.startswith("verified:")]
             ids += evidence.lexicon_learnings
             ids = list(dict.fromkeys(ids))
+        with self.tracing.span("workers", {"dissensus.learning_ids": ids}):
+            work = await self.team.run(product, attributes, learnings, evidence)
+        with self.tracing.span("consensus") as span:
+            outcome = decide(work.extractions, work.evaluation, attributes, self.policy)
+            if span is not None:
+                span.set_attribute("dissensus.disputed_attributes", list(outcome.disputed))
         results = {
             name: AttributeResult(
                 value=d.value,
@@ -139,13 +159,17 @@ class ProductEnricher:
             record=EnrichedRecord(id=product.id, category=product.category),
             disputed=list(outcome.disputed),
             work=work,
+            learnings_in_prompt=len(ids),
         )
         case: Case | None = None
         report: SupervisorReport | None = None
         held = False
         if outcome.disputed:
             case = _case(self.run_id, product, attributes, work, outcome, ids, evidence)
-            report = await self.supervisor.resolve(case)
+            with self.tracing.span(
+                "supervisor", {"dissensus.disputed_attributes": list(outcome.disputed)}
+            ):
+                report = await self.supervisor.resolve(case)
             result.supervisor_called = True
             result.supervisor = SupervisorView(
                 model=report.model, resolution=report.resolution, error=report.error
@@ -153,7 +177,9 @@ class ProductEnricher:
             models.append(report.model)
             results.update(self._settle(case, report, ids))
             if self._should_learn(report):
-                result.learnings_added, held = await self._learn(case, report)
+                with self.tracing.span("learn"):
+                    result.learnings_added, result.learnings_held = await self._learn(case, report)
+                held = result.learnings_held > 0
         # Keep the schema's attribute order in the output.
         result.record.attributes = {
             s.name: results[s.name] for s in attributes if s.name in results
@@ -241,11 +267,11 @@ class ProductEnricher:
             and resolution.confidence >= self.review_confidence
         )
 
-    async def _learn(self, case: Case, report: SupervisorReport) -> tuple[list[str], bool]:
-        """Place the case's drafts; returns the learnings added and whether any was held."""
+    async def _learn(self, case: Case, report: SupervisorReport) -> tuple[list[str], int]:
+        """Place the case's drafts; returns the learnings added and how many were held."""
         assert report.resolution is not None and self.memory_manager is not None
         added: list[str] = []
-        held = False
+        held = 0
         # The product's text and signals are the seller's and customers' words: if they address
         # the model, nothing this case teaches goes live without a person.
         hold = injection_reason(
@@ -258,7 +284,7 @@ class ProductEnricher:
                 placement = await self.memory_manager.place(draft, source=case.id, hold=hold)
                 if placement.learning_id is not None:
                     added.append(placement.learning_id)
-                    held = held or placement.held is not None
+                    held += placement.held is not None
         return added, held
 
 

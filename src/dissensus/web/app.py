@@ -20,7 +20,14 @@ from dissensus.knowledge import Governance, KnowledgeBase
 from dissensus.llm import LLM, ModelPool
 from dissensus.review import ReviewQueue
 from dissensus.storage import Database
-from dissensus.web import _pages_auth, _pages_dashboard, _pages_knowledge, _pages_review
+from dissensus.web import (
+    _pages_auth,
+    _pages_dashboard,
+    _pages_knowledge,
+    _pages_ops,
+    _pages_records,
+    _pages_review,
+)
 from dissensus.web._auth import LoginRequired, check_csrf
 from dissensus.web._deps import WebDeps, render
 from dissensus.web.users import UserStore
@@ -102,7 +109,14 @@ def create_app(
         https_only=https_only,
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (_pages_auth, _pages_dashboard, _pages_knowledge, _pages_review):
+    for module in (
+        _pages_auth,
+        _pages_dashboard,
+        _pages_knowledge,
+        _pages_review,
+        _pages_records,
+        _pages_ops,
+    ):
         app.include_router(module.router)
     _install_error_pages(app)
 
