@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: install dev demo test test-fast lint format typecheck bench browser clean
+.PHONY: install dev demo test test-fast lint format typecheck bench browser prometheus clean
 
 install: $(STAMP)
 
@@ -40,7 +40,13 @@ browser:
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
 		|| echo "chromium could not be installed: the browser test will skip"
 
-test: dev browser
+# The metrics test scrapes a run with a real Prometheus server (Debian's package); it skips,
+# saying why, where it cannot be installed.
+prometheus:
+	command -v prometheus >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus) \
+		|| echo "prometheus could not be installed: the Prometheus scrape test will skip"
+
+test: dev browser prometheus
 	$(PY) -m pytest
 
 test-fast: dev

@@ -41,12 +41,13 @@ from dissensus.bench._throughput_data import (
     load_oa_mine,
     ordered,
 )
-from dissensus.config import GeneratorConfig, Settings
+from dissensus.config import GeneratorConfig, Settings, TracingSettings
 from dissensus.domain import CatalogSchema, Product
 from dissensus.errors import ConfigError
 from dissensus.llm import EngineOptions, ModelPool, open_model, parse_model_string
 from dissensus.llm.base import LLM
 from dissensus.llm.local import EngineStats, LocalLLM, open_local
+from dissensus.observability.tracing import Tracing
 from dissensus.pipeline import Runner, RunRequest
 from dissensus.storage import Database
 from dissensus.workers import Evaluator, Generator, WorkerTeam
@@ -98,6 +99,8 @@ class ThroughputConfig(BaseModel):
     orders: list[Order] = Field(default_factory=lambda: list(ORDERS))
     supervisor: str = "scripted:echo"
     """Instant, so the pipeline makes the raw arm's model calls and no more (see module doc)."""
+    trace_endpoint: str | None = None
+    """OTLP/HTTP traces URL: the pipeline arm sends its spans there (the cost of tracing)."""
 
     def settings(self, home: Path) -> Settings:
         """The run settings both arms build their workers from."""
@@ -383,13 +386,19 @@ async def _pipeline_phase(
         return opener(spec, options) if spec == config.model else open_model(spec)
 
     db = Database.open(None, home=work)
+    tracing = (
+        Tracing.from_settings(TracingSettings(otlp_endpoint=config.trace_endpoint))
+        if config.trace_endpoint
+        else Tracing.off()
+    )
     try:
         async with ModelPool(opener=open_any) as pool:
+            pool.instrument(tracing.provider)
             llm = pool.get(config.model)
             assert isinstance(llm, LocalLLM)
             await llm.load()
             llm.engine.reset_stats()
-            runner = Runner(settings, db=db, open_model=pool.get)
+            runner = Runner(settings, db=db, open_model=pool.get, tracing=tracing)
             request = RunRequest(
                 input_path=catalog, schema_path=schema_path, out_path=work / "out.jsonl"
             )
@@ -398,6 +407,7 @@ async def _pipeline_phase(
             wall, cpu = time.perf_counter() - started, _cpu() - cpu
             stats = llm.engine.stats()
     finally:
+        tracing.shutdown()
         db.close()
     phase = _stats_phase(
         "pipeline", order, summary.products, config.parallel, stats, wall, cpu, load_before

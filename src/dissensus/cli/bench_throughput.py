@@ -123,6 +123,13 @@ def throughput(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory for throughput.json.")
     ] = None,
+    trace_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--trace-endpoint",
+            help="Send the pipeline arm's traces to this OTLP/HTTP URL (measures tracing's cost).",
+        ),
+    ] = None,
 ) -> None:
     """Pipeline vs raw engine on the same products: products/s, calls/s, tokens/s, cache hits."""
     orders: list[Order] = []
@@ -147,6 +154,7 @@ def throughput(
         evaluator=evaluator,
         batch_size=batch_size,
         orders=orders,
+        trace_endpoint=trace_endpoint,
     )
 
     def progress(phase: PhaseResult) -> None:

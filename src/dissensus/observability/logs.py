@@ -42,6 +42,18 @@ class JsonLinesFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it per command)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact_text(super().format(record))
@@ -58,7 +70,9 @@ def configure_logging(
     out = stream if stream is not None else sys.stderr
     if json_lines is None:
         json_lines = not (hasattr(out, "isatty") and out.isatty())
-    handler = logging.StreamHandler(out)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
+    )
     handler.setFormatter(
         JsonLinesFormatter()
         if json_lines

@@ -287,48 +287,36 @@ class Runner:
             "dissensus.kb.version": self.kb.version() if self.tracing.enabled else None,
         }
         with self.tracing.span("batch", attrs):
-            return await self._run_batch_traced(batch, schema, enricher, store, gate, evidence)
-
-    async def _run_batch_traced(
-        self,
-        batch: list[InputRecord],
-        schema: CatalogSchema,
-        enricher: ProductEnricher,
-        store: RunStore,
-        gate: asyncio.Semaphore,
-        evidence: EvidenceSource,
-    ) -> int:
-        first = next((r.product for r in batch if r.product is not None), None)
-        learnings: list[Learning] = []
-        # Read once per batch, like the rules: what this batch learns reaches the next one.
-        category = evidence.for_category(first.path) if first is not None else None
-        if first is not None and self.settings.use_knowledge and schema.has(first.path):
-            names = [a.name for a in schema.attributes_for(first.path)]
-            learnings = self.kb.retrieve(
-                first.path, names, budget_tokens=self.settings.learning_budget_tokens
-            )
-
-        async def one(record: InputRecord) -> None:
-            async with gate:
-                outcome = await self._process(record, schema, enricher, learnings, category)
-            self._save(store, record, outcome)
-            if outcome.record.error is not None:
-                log.warning(
-                    "record %d (%s) not enriched: %s",
-                    record.seq,
-                    outcome.record.id,
-                    outcome.record.error,
-                    extra={"run_id": store.run_id, "seq": record.seq},
+            learnings: list[Learning] = []
+            # Read once per batch, like the rules: what this batch learns reaches the next one.
+            category = evidence.for_category(first.path) if first is not None else None
+            if first is not None and self.settings.use_knowledge and schema.has(first.path):
+                names = [a.name for a in schema.attributes_for(first.path)]
+                learnings = self.kb.retrieve(
+                    first.path, names, budget_tokens=self.settings.learning_budget_tokens
                 )
-            if self.metrics is not None:
-                self._count(outcome)
-            if learnings and outcome.record.error is None:
-                self.kb.record_uses([item.id for item in learnings])
-            if self.on_product is not None:
-                self.on_product(record, outcome)
 
-        await asyncio.gather(*(one(r) for r in batch))
-        return len(batch)
+            async def one(record: InputRecord) -> None:
+                async with gate:
+                    outcome = await self._process(record, schema, enricher, learnings, category)
+                self._save(store, record, outcome)
+                if outcome.record.error is not None:
+                    log.warning(
+                        "record %d (%s) not enriched: %s",
+                        record.seq,
+                        outcome.record.id,
+                        outcome.record.error,
+                        extra={"run_id": store.run_id, "seq": record.seq},
+                    )
+                if self.metrics is not None:
+                    self._count(outcome)
+                if learnings and outcome.record.error is None:
+                    self.kb.record_uses([item.id for item in learnings])
+                if self.on_product is not None:
+                    self.on_product(record, outcome)
+
+            await asyncio.gather(*(one(r) for r in batch))
+            return len(batch)
 
     async def _process(
         self,
