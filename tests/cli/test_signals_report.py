@@ -100,7 +100,7 @@ def test_report_prints_the_table_and_writes_charts(setup: Path) -> None:
         "learnings_active.png",
         "learnings_added.png",
         "learnings_deprecated.png",
-        "supervisor_calls.png",
+        "supervisor_calls_per_product.png",
     ]
     assert (out / "disagreement_rate.png").read_bytes()[:4] == b"\x89PNG"
 

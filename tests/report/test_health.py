@@ -65,3 +65,16 @@ def _run(db: Database, run_id: str, disputed: list[int]) -> None:
 @pytest.fixture(autouse=True)
 def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISSENSUS_HOME", str(tmp_path))
+
+
+def test_supervisor_calls_are_charted_as_a_rate_per_product() -> None:
+    from datetime import UTC, datetime
+
+    from dissensus.report.health import CategoryPoint
+
+    point = CategoryPoint(
+        run_id="r", at=datetime.now(UTC), category="c", products=8, disagreement_rate=0.5,
+        supervisor_calls=2, learnings_added=0, learnings_active=0, learnings_deprecated=0,
+    )  # fmt: skip
+    assert point.supervisor_calls_per_product == 0.25
+    assert point.model_copy(update={"products": 0}).supervisor_calls_per_product == 0.0

@@ -41,8 +41,8 @@ def report(
         threshold=settings.effectiveness.threshold,
     )
     table = Table(title="Categories per run")
-    for column in ("run", "category", "products", "disagreement", "supervisor", "added", "active",
-                   "deprecated"):  # fmt: skip
+    for column in ("run", "category", "products", "disagreement", "supervisor",
+                   "supervisor/product", "added", "active", "deprecated"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("run", "category") else "right")
     for p in health.points:
         table.add_row(
@@ -51,6 +51,7 @@ def report(
             str(p.products),
             f"{p.disagreement_rate:.0%}",
             str(p.supervisor_calls),
+            f"{p.supervisor_calls_per_product:.2f}",
             str(p.learnings_added),
             str(p.learnings_active),
             str(p.learnings_deprecated),
@@ -72,5 +73,5 @@ def report(
             top.add_row(escape(e.learning_id), f"{e.effect:+.2f}", e.verdict, escape(e.evidence()))
         console.print(top)
     if not no_charts:
-        paths = write_charts(health, out)
+        paths = write_charts(health, out, band=(band.low, band.high))
         console.print("charts: " + ", ".join(escape(str(p)) for p in paths), highlight=False)

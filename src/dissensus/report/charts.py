@@ -15,7 +15,7 @@ __all__ = ["METRICS", "write_charts"]
 
 METRICS: dict[str, str] = {
     "disagreement_rate": "Disagreement rate",
-    "supervisor_calls": "Supervisor calls",
+    "supervisor_calls_per_product": "Supervisor calls per product",
     "learnings_added": "Learnings added",
     "learnings_active": "Active learnings",
     "learnings_deprecated": "Deprecated learnings",
@@ -23,11 +23,23 @@ METRICS: dict[str, str] = {
 """Chart file stem → title."""
 
 
-def write_charts(report: HealthReport, directory: Path) -> list[Path]:
-    """Write one PNG per metric into ``directory``; return the paths written."""
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_LINES = ("-", "--", "-.", ":")
+
+
+def write_charts(
+    report: HealthReport, directory: Path, *, band: tuple[float, float] | None = None
+) -> list[Path]:
+    """Write one PNG per metric into ``directory``; return the paths written.
+
+    ``band`` (low, high) shades the sweet-spot band on the disagreement chart. Categories that
+    share values would hide each other's lines, so each gets its own marker and dash and a small
+    sideways offset.
+    """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigError(
             "charts need matplotlib; install it: pip install 'dissensus[bench]'"
@@ -44,13 +56,28 @@ def write_charts(report: HealthReport, directory: Path) -> list[Path]:
         ax.set_title(title, loc="left", fontsize=11)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", alpha=0.3)
-        for category, points in sorted(series.items()):
-            xs = list(range(1, len(points) + 1))
+        n = max(len(series), 1)
+        for i, (category, points) in enumerate(sorted(series.items())):
+            offset = (i - (n - 1) / 2) * min(0.06, 0.4 / n)
+            xs = [k + 1 + offset for k in range(len(points))]
             ys = [float(getattr(p, metric)) for p in points]
-            ax.plot(xs, ys, marker="o", label=category)
+            ax.plot(
+                xs,
+                ys,
+                marker=_MARKERS[i % len(_MARKERS)],
+                linestyle=_LINES[(i // len(_MARKERS)) % len(_LINES)],
+                markersize=5,
+                alpha=0.85,
+                label=category,
+            )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=metric.startswith("learnings")))
         ax.set_xlabel("run (oldest first)")
+        ax.set_ylim(bottom=0)
         if metric == "disagreement_rate":
-            ax.set_ylim(0, 1)
+            ax.set_ylim(0, 1.05)
+            if band is not None:
+                ax.axhspan(band[0], band[1], color="tab:green", alpha=0.12, label="sweet spot")
         if series:
             ax.legend(fontsize=7, loc="best")
         path = directory / f"{metric}.png"

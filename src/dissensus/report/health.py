@@ -34,6 +34,11 @@ class CategoryPoint(BaseModel):
     """Active learnings on the category's path when the run ended."""
     learnings_deprecated: int
 
+    @property
+    def supervisor_calls_per_product(self) -> float:
+        """Supervisor calls per product: comparable across runs of different sizes."""
+        return self.supervisor_calls / self.products if self.products else 0.0
+
 
 class BandCheck(BaseModel):
     """A category's latest disagreement rate against the sweet-spot band."""
