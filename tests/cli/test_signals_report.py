@@ -96,11 +96,13 @@ def test_report_prints_the_table_and_writes_charts(setup: Path) -> None:
     assert "Home > Knives" in result.output and "100%" in result.output
     assert "is above the band 5%–35%: too high" in result.output
     assert sorted(p.name for p in out.iterdir()) == [
+        "cost_per_product.png",
         "disagreement_rate.png",
         "learnings_active.png",
         "learnings_added.png",
         "learnings_deprecated.png",
         "supervisor_calls_per_product.png",
+        "tokens_per_product.png",
     ]
     assert (out / "disagreement_rate.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -12,6 +12,7 @@ from dissensus.knowledge import KnowledgeBase
 from dissensus.report import band_check, build_report
 from dissensus.report.charts import write_charts
 from dissensus.storage import Database, Run, RunProduct
+from dissensus.storage.tables import ModelCall
 from dissensus.storage.testing import scratch_database
 
 BAND = SweetSpotSettings(low=0.05, high=0.35)
@@ -36,7 +37,26 @@ def test_the_series_follows_runs_and_learnings(tmp_path: Path) -> None:
         assert rates == [("r1", 0.75, 0), ("r2", 0.25, 1)]
         assert [(b.category, b.position) for b in report.band] == [("Home > Knives", "inside")]
         paths = write_charts(report, tmp_path / "charts")
-        assert len(paths) == 5 and all(p.stat().st_size > 1000 for p in paths)
+        assert len(paths) == 7 and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_tokens_and_cost_per_product_come_from_the_stored_calls(tmp_path: Path) -> None:
+    with scratch_database(tmp_path) as db:
+        _run(db, "r1", [1, 0])
+        with db.write() as session:
+            for seq, model in (
+                (0, "openai:gpt-4o-mini"),
+                (0, "local:gemma3-270m"),
+                (1, "local:gemma3-270m"),
+            ):
+                session.add(
+                    ModelCall(run_id="r1", product_id=f"r1-{seq}", seq=seq, stage="generator-a",
+                              model=model, input_tokens=1_000, output_tokens=500)
+                )  # fmt: skip
+        (point,) = build_report(KnowledgeBase(db), BAND).points
+        assert point.tokens_per_product == 4_500 / 2
+        # gpt-4o-mini at $0.15 / $0.60 per million tokens; local models are free.
+        assert point.cost_per_product == pytest.approx((1_000 * 0.15 + 500 * 0.60) / 1e6 / 2)
 
 
 def _run(db: Database, run_id: str, disputed: list[int]) -> None:

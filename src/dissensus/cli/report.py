@@ -42,7 +42,8 @@ def report(
     )
     table = Table(title="Categories per run")
     for column in ("run", "category", "products", "disagreement", "supervisor",
-                   "supervisor/product", "added", "active", "deprecated"):  # fmt: skip
+                   "supervisor/product", "tokens/product", "$/product", "added", "active",
+                   "deprecated"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("run", "category") else "right")
     for p in health.points:
         table.add_row(
@@ -52,6 +53,8 @@ def report(
             f"{p.disagreement_rate:.0%}",
             str(p.supervisor_calls),
             f"{p.supervisor_calls_per_product:.2f}",
+            f"{p.tokens_per_product:,.0f}",
+            f"{p.cost_per_product:.5f}",
             str(p.learnings_added),
             str(p.learnings_active),
             str(p.learnings_deprecated),

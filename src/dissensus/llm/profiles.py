@@ -51,3 +51,14 @@ UNKNOWN_HOSTED_PROFILE = ModelProfile(supports_tools=True, context_tokens=128_00
 def hosted_profile(spec: str) -> ModelProfile:
     """The profile of a hosted model string, or :data:`UNKNOWN_HOSTED_PROFILE`."""
     return HOSTED_PROFILES.get(spec, UNKNOWN_HOSTED_PROFILE)
+
+
+FREE_PROVIDERS = frozenset({"local", "scripted"})
+"""Providers whose calls cost nothing per token (in-process engines, test models)."""
+
+
+def price_profile(spec: str) -> ModelProfile:
+    """The prices of a model string without opening it (reports over stored calls)."""
+    if spec.partition(":")[0] in FREE_PROVIDERS:
+        return ModelProfile(supports_tools=False, context_tokens=0)
+    return hosted_profile(spec)

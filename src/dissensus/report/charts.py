@@ -11,11 +11,13 @@ from pathlib import Path
 from dissensus.errors import ConfigError
 from dissensus.report.health import CategoryPoint, HealthReport
 
-__all__ = ["METRICS", "write_charts"]
+__all__ = ["METRICS", "series_style", "write_charts"]
 
 METRICS: dict[str, str] = {
     "disagreement_rate": "Disagreement rate",
     "supervisor_calls_per_product": "Supervisor calls per product",
+    "tokens_per_product": "Model tokens per product",
+    "cost_per_product": "Cost per product (US dollars, list prices)",
     "learnings_added": "Learnings added",
     "learnings_active": "Active learnings",
     "learnings_deprecated": "Deprecated learnings",
@@ -25,6 +27,23 @@ METRICS: dict[str, str] = {
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 _LINES = ("-", "--", "-.", ":")
+
+
+def series_style(index: int, count: int) -> tuple[float, dict[str, object]]:
+    """The x offset and line style of series ``index`` of ``count`` on one category chart.
+
+    Categories often share values (every one at 100 % disagreement on a first run): with one
+    marker and no offset, the last line drawn hides the others. Each gets its own marker, a dash
+    once the markers run out, and a small sideways shift.
+    """
+    offset = (index - (count - 1) / 2) * min(0.06, 0.4 / max(count, 1))
+    style: dict[str, object] = {
+        "marker": _MARKERS[index % len(_MARKERS)],
+        "linestyle": _LINES[(index // len(_MARKERS)) % len(_LINES)],
+        "markersize": 5,
+        "alpha": 0.85,
+    }
+    return offset, style
 
 
 def write_charts(
@@ -56,20 +75,11 @@ def write_charts(
         ax.set_title(title, loc="left", fontsize=11)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", alpha=0.3)
-        n = max(len(series), 1)
         for i, (category, points) in enumerate(sorted(series.items())):
-            offset = (i - (n - 1) / 2) * min(0.06, 0.4 / n)
+            offset, style = series_style(i, len(series))
             xs = [k + 1 + offset for k in range(len(points))]
             ys = [float(getattr(p, metric)) for p in points]
-            ax.plot(
-                xs,
-                ys,
-                marker=_MARKERS[i % len(_MARKERS)],
-                linestyle=_LINES[(i // len(_MARKERS)) % len(_LINES)],
-                markersize=5,
-                alpha=0.85,
-                label=category,
-            )
+            ax.plot(xs, ys, label=category, **style)  # type: ignore[arg-type]
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=metric.startswith("learnings")))
         ax.set_xlabel("run (oldest first)")

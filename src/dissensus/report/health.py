@@ -10,11 +10,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case, func, select
 
 from dissensus.config import SweetSpotSettings
-from dissensus.domain import CategoryPath
+from dissensus.domain import CategoryPath, Usage
 from dissensus.knowledge import KnowledgeBase
 from dissensus.knowledge.effectiveness import LearningEffect, measure_effects
 from dissensus.knowledge.versions import state_at
+from dissensus.llm.profiles import price_profile
 from dissensus.storage import KbEvent, Run, RunProduct
+from dissensus.storage.tables import ModelCall
 
 __all__ = ["BandCheck", "CategoryPoint", "HealthReport", "band_check", "build_report"]
 
@@ -33,6 +35,18 @@ class CategoryPoint(BaseModel):
     learnings_active: int
     """Active learnings on the category's path when the run ended."""
     learnings_deprecated: int
+    tokens: int = 0
+    """Model tokens (input and output) spent on the category's products in the run."""
+    cost_usd: float = 0.0
+    """Those tokens at the models' list prices (0 for local models)."""
+
+    @property
+    def tokens_per_product(self) -> float:
+        return self.tokens / self.products if self.products else 0.0
+
+    @property
+    def cost_per_product(self) -> float:
+        return self.cost_usd / self.products if self.products else 0.0
 
     @property
     def supervisor_calls_per_product(self) -> float:
@@ -108,6 +122,28 @@ def build_report(
             .where(RunProduct.category.is_not(None))
             .group_by(RunProduct.run_id, RunProduct.category)
         ).all()
+        spent: dict[tuple[str, str], tuple[int, float]] = {}
+        for run_id, category, model, tokens_in, tokens_out in session.execute(
+            select(
+                ModelCall.run_id,
+                RunProduct.category,
+                ModelCall.model,
+                func.sum(ModelCall.input_tokens),
+                func.sum(ModelCall.output_tokens),
+            )
+            .join(
+                RunProduct,
+                (RunProduct.run_id == ModelCall.run_id) & (RunProduct.seq == ModelCall.seq),
+            )
+            .where(RunProduct.category.is_not(None))
+            .group_by(ModelCall.run_id, RunProduct.category, ModelCall.model)
+        ):
+            usage = Usage(input_tokens=int(tokens_in or 0), output_tokens=int(tokens_out or 0))
+            tokens, cost = spent.get((run_id, str(category)), (0, 0.0))
+            spent[(run_id, str(category))] = (
+                tokens + usage.total_tokens,
+                cost + price_profile(model).cost(usage),
+            )
         by_run: dict[str, list[tuple[str, int, int, int, datetime]]] = defaultdict(list)
         for run_id, category, count, n_disputed, n_calls, last in grouped:
             by_run[run_id].append(
@@ -141,6 +177,8 @@ def build_report(
                         ),
                         learnings_active=sum(lr.status == "active" for lr in on_path),
                         learnings_deprecated=sum(lr.status == "deprecated" for lr in on_path),
+                        tokens=spent.get((run_id, category), (0, 0.0))[0],
+                        cost_usd=spent.get((run_id, category), (0, 0.0))[1],
                     )
                 )
     latest: dict[str, CategoryPoint] = {}

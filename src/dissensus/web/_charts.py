@@ -16,6 +16,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from dissensus.report.charts import series_style
 from dissensus.web._reports import KbSizePoint, RunPoint
 
 __all__ = ["disagreement_chart", "kb_size_chart", "queue_depth_chart", "supervisor_chart"]
@@ -55,21 +56,27 @@ def _run_labels(runs: list[RunPoint]) -> list[str]:
     return [f"{r.started_at:%m-%d %H:%M}\n{r.run_id[-8:]}" for r in runs]
 
 
-def disagreement_chart(runs: list[RunPoint]) -> bytes:
-    """Disagreement rate per category, one line per category over runs in time order."""
+def disagreement_chart(runs: list[RunPoint], band: tuple[float, float] | None = None) -> bytes:
+    """Disagreement rate per category, one line per category over runs in time order.
+
+    ``band`` (low, high) shades the sweet spot the settings name.
+    """
     fig, ax = _figure("Disagreement rate by category, per run")
     if not runs:
         _empty(ax, "no runs yet")
         return _svg(fig)
     categories = sorted({c for r in runs for c in r.disagreement})
     xs = list(range(len(runs)))
-    for category in categories:
+    for i, category in enumerate(categories):
+        offset, style = series_style(i, len(categories))
         points = [
-            (x, r.disagreement[category])
+            (x + offset, r.disagreement[category])
             for x, r in zip(xs, runs, strict=True)
             if category in r.disagreement
         ]
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=category)
+        ax.plot([p[0] for p in points], [p[1] for p in points], label=category, **style)  # type: ignore[arg-type]
+    if band is not None:
+        ax.axhspan(band[0], band[1], color="tab:green", alpha=0.12, label="sweet spot")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("disputed products / products")
     ax.set_xticks(xs, _run_labels(runs), fontsize=7)
@@ -79,19 +86,21 @@ def disagreement_chart(runs: list[RunPoint]) -> bytes:
 
 
 def supervisor_chart(runs: list[RunPoint]) -> bytes:
-    """Supervisor calls per run, with the run's product count for scale."""
-    fig, ax = _figure("Supervisor calls per run")
+    """Supervisor calls per product in each run: a rate, so runs of any size compare."""
+    fig, ax = _figure("Supervisor calls per product, per run")
     if not runs:
         _empty(ax, "no runs yet")
         return _svg(fig)
     xs = list(range(len(runs)))
-    ax.bar(xs, [r.products for r in runs], color="#d9e2ec", label="products")
-    ax.bar(
-        xs, [r.supervisor_calls for r in runs], color="#3b6ea5", width=0.5, label="supervisor calls"
-    )
+    rates = [r.supervisor_calls / r.products if r.products else 0.0 for r in runs]
+    ax.bar(xs, rates, color="#3b6ea5", width=0.6)
+    for x, r, rate in zip(xs, runs, rates, strict=True):
+        ax.annotate(
+            f"{r.supervisor_calls}/{r.products}", (x, rate), ha="center", va="bottom", fontsize=7
+        )
+    ax.set_ylim(0, max(1.05, max(rates) * 1.15))
+    ax.set_ylabel("calls / product")
     ax.set_xticks(xs, _run_labels(runs), fontsize=7)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=7, loc="upper right", frameon=False)
     return _svg(fig)
 
 

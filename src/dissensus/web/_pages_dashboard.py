@@ -44,7 +44,8 @@ def dashboard(request: Request, user: Reader, app: App) -> Response:
 def chart(name: ChartName, user: Reader, app: App) -> Response:
     """One dashboard chart, drawn now from the database."""
     if name == "disagreement":
-        svg = _charts.disagreement_chart(_reports.run_series(app.db))
+        band = app.settings.sweet_spot
+        svg = _charts.disagreement_chart(_reports.run_series(app.db), (band.low, band.high))
     elif name == "supervisor":
         svg = _charts.supervisor_chart(_reports.run_series(app.db))
     elif name == "queue":
