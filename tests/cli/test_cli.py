@@ -103,7 +103,7 @@ def error_lines(result: Result) -> list[str]:
 
 
 def assert_one_line_error(result: Result, message: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
+    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
     assert isinstance(result.exception, SystemExit)  # no traceback: a clean exit
     assert "Traceback" not in result.stderr + result.stdout
     assert error_lines(result) == [f"error: {message}"]
@@ -172,7 +172,7 @@ def test_version_prints_the_package_version(home: Path) -> None:
     assert (result.exit_code, result.stdout) == (0, f"dissensus {__version__}\n")
 
 
-def test_the_installed_script_reports_an_error_in_one_line_with_exit_2(
+def test_the_installed_script_reports_an_error_in_one_line_with_exit_1(
     home: Path, files: dict[str, Path]
 ) -> None:
     """Smoke test of the real entry point, in its own process."""
@@ -185,7 +185,7 @@ def test_the_installed_script_reports_an_error_in_one_line_with_exit_2(
         timeout=60,
         env={**os.environ, "COLUMNS": "40"},
     )
-    assert failed.returncode == 2
+    assert failed.returncode == 1
     assert failed.stderr.splitlines()[-1] == f"error: input file '{missing}' does not exist"
     assert "Traceback" not in failed.stderr
 
@@ -277,7 +277,7 @@ def test_run_options_reach_the_settings(home: Path, files: dict[str, Path]) -> N
     assert "model requests 12," in out
 
 
-def test_a_missing_input_file_is_one_error_line_and_exit_2(
+def test_a_missing_input_file_is_one_error_line_and_exit_1(
     home: Path, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "40")  # a long message still stays on one line
@@ -287,7 +287,7 @@ def test_a_missing_input_file_is_one_error_line_and_exit_2(
     assert not files["out"].exists()
 
 
-def test_a_bad_schema_is_one_error_line_and_exit_2(
+def test_a_bad_schema_is_one_error_line_and_exit_1(
     home: Path, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "40")
@@ -302,14 +302,14 @@ def test_a_bad_schema_is_one_error_line_and_exit_2(
     assert_one_line_error(invoke(*args), f"schema file '{missing}' does not exist")
 
 
-def test_an_unparsable_schema_exits_2_without_a_traceback(
+def test_an_unparsable_schema_exits_1_without_a_traceback(
     home: Path, files: dict[str, Path]
 ) -> None:
     files["schema"].write_text("categories: [\n", encoding="utf-8")
     result = invoke(
         "run", str(files["catalog"]), "-s", str(files["schema"]), "-o", str(files["out"]), *ECHO
     )
-    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     # The YAML parser's own report spans lines; the first one names the file and the problem.
     (line,) = error_lines(result)
     assert (
@@ -333,7 +333,7 @@ def test_error_messages_are_printed_literally_not_as_markup(
         "--config",
         str(config),
     )
-    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     # "[got 'many']" looks like a rich tag; it must survive.
     assert "batch_size: Input should be a valid integer" in result.stderr
     assert "[got 'many']" in result.stderr

@@ -98,7 +98,7 @@ def test_reject_deprecate_reactivate_and_refused_transitions(home: Path) -> None
     assert "[deprecated]" in ok("kb", "deprecate", learning_id)
 
     refused = invoke("kb", "reject", learning_id)
-    assert refused.exit_code == 2
+    assert refused.exit_code == 1
     assert refused.stderr.strip() == (
         f"error: learning '{learning_id}' is deprecated; it cannot become rejected "
         "(from deprecated it can become: active)"
@@ -110,7 +110,7 @@ def test_edit_and_add_write_attributed_versions(home: Path, staging: Path) -> No
     out = ok("kb", "edit", learning_id, "--text", "Brand: first word.", "-a", "Brand")
     assert out == f"{learning_id} v2 [proposed] /home/knives: Brand: first word.\n"
     assert kb(home).get(learning_id).attributes == ["Brand"]
-    assert invoke("kb", "edit", learning_id).exit_code == 2  # nothing to change
+    assert invoke("kb", "edit", learning_id).exit_code == 2  # nothing to change: usage
 
     added = ok("kb", "add", "Home > Pans", "Sizes are diameters.", "-a", "Size", "-c", str(staging))
     new_id = added.split()[0]
@@ -122,7 +122,7 @@ def test_edit_and_add_write_attributed_versions(home: Path, staging: Path) -> No
 def test_an_empty_actor_is_refused(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     learning_id = propose(home)
     result = invoke("kb", "approve", learning_id, "--actor", " ")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "every change needs an actor; pass --actor NAME or set $USER" in result.stderr
 
 
@@ -151,7 +151,7 @@ def test_diff_and_rollback(home: Path) -> None:
     assert ok("kb", "diff", str(v2)).splitlines()[0].endswith(f"-> {kb(home).version()}")
 
     missing = invoke("kb", "rollback", "999", "--yes")
-    assert missing.exit_code == 2 and "version 999 does not exist" in missing.stderr
+    assert missing.exit_code == 1 and "version 999 does not exist" in missing.stderr
 
 
 def test_export_edit_import_round_trip(home: Path, tmp_path: Path) -> None:
@@ -182,12 +182,12 @@ def test_export_edit_import_round_trip(home: Path, tmp_path: Path) -> None:
 def test_import_errors_are_one_line(home: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     result = invoke("kb", "import", str(missing))
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stderr.startswith(f"error: cannot read knowledge file '{missing}'")
     bad = tmp_path / "bad.yaml"
     bad.write_text("learnings:\n- {node: /nowhere, text: Rule.}\n", encoding="utf-8")
     result = invoke("kb", "import", str(bad))
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stderr.strip() == (
         "error: cannot import 'bad.yaml': learnings[0]: node '/nowhere' does not exist; add it "
         "under 'nodes:' (nothing was imported; fix the file and import again)"

@@ -69,7 +69,7 @@ def test_show_prints_one_item_and_refuses_unknown_ids(cli_db: Database) -> None:
         "k0",
     )
     missing = runner.invoke(review_app, ["show", "99"])
-    assert missing.exit_code == 2
+    assert missing.exit_code == 1
     assert "review item 99 does not exist" in missing.output
 
 
@@ -104,7 +104,7 @@ def test_submit_sets_values_places_a_proposed_learning_and_rewrites_the_output(
     assert {lr.kind for lr in taught} == {"value", "example"}
     assert "Taught: " in result.output
     again = runner.invoke(review_app, ["submit", str(item_id), "--set", "Brand=Acme"])
-    assert again.exit_code == 2 and "already submitted by ann" in again.output
+    assert again.exit_code == 1 and "already submitted by ann" in again.output
 
 
 def test_submit_refuses_malformed_values_and_other_reviewers_claims(cli_db: Database) -> None:
@@ -113,11 +113,11 @@ def test_submit_refuses_malformed_values_and_other_reviewers_claims(cli_db: Data
     assert bad.exit_code == 2 and "must be NAME=VALUE" in bad.output
     invoke("next", "--reviewer", "bob")
     taken = runner.invoke(review_app, ["submit", str(first), "--set", "Brand=Acme"])
-    assert taken.exit_code == 2 and "claimed by bob" in taken.output
+    assert taken.exit_code == 1 and "claimed by bob" in taken.output
     # No output file recorded: the values are stored and the command says how to write one.
     blank = ["submit", str(second), "--set", "Brand=", "--set", "Knife type="]
     refused = runner.invoke(review_app, blank)
-    assert refused.exit_code == 2 and "--all-absent" in refused.output
+    assert refused.exit_code == 1 and "--all-absent" in refused.output
     done = invoke(*blank, "--all-absent", "--no-write-output")
     assert done.exit_code == 0 and "Brand=(absent)" in done.output
     told = invoke("submit", str(first), "--set", "Brand=Acme", "--reviewer", "bob")
@@ -129,7 +129,7 @@ def test_release_returns_an_item_to_the_queue(cli_db: Database) -> None:
     invoke("next")
     assert f"Item {item_id} is back in the queue." in invoke("release", str(item_id)).output
     refused = runner.invoke(review_app, ["release", str(item_id)])
-    assert refused.exit_code == 2 and "not claimed by 'ann'" in refused.output
+    assert refused.exit_code == 1 and "not claimed by 'ann'" in refused.output
 
 
 def test_export_writes_the_runs_stored_records(cli_db: Database, tmp_path: Path) -> None:
@@ -139,4 +139,4 @@ def test_export_writes_the_runs_stored_records(cli_db: Database, tmp_path: Path)
     assert f"Wrote 3 records to {target}." in result.output
     assert [json.loads(x)["id"] for x in target.read_text().splitlines()] == ["k0", "k1", "k2"]
     no_path = runner.invoke(review_app, ["export", "r1"])
-    assert no_path.exit_code == 2 and "no recorded output file" in no_path.output
+    assert no_path.exit_code == 1 and "no recorded output file" in no_path.output

@@ -40,7 +40,12 @@ R = TypeVar("R")
 
 
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn library errors into one red line and exit code 2 instead of a traceback."""
+    """Turn library errors into one red line and exit code 1 instead of a traceback.
+
+    Exit codes: 0 success, 1 a failure the library reported (bad input, a missing run, a
+    refused action), 2 a usage error (unknown option, missing argument: typer/click's own),
+    130 interrupted.
+    """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -52,7 +57,7 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             err_console.print(
                 f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
             )
-            raise typer.Exit(2) from exc
+            raise typer.Exit(1) from exc
 
     return wrapper
 

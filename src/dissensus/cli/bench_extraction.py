@@ -30,7 +30,6 @@ from dissensus.bench.loader import DATA_ENV
 from dissensus.bench.results import Arm
 from dissensus.cli._common import console, err_console, friendly_errors
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
-from dissensus.errors import ConfigError
 from dissensus.llm import EngineOptions, ModelPool
 
 __all__ = ["extraction"]
@@ -60,10 +59,12 @@ def _arms(raw: str) -> list[Arm]:
             continue
         match = next((a for a in ARMS if a == part), None)
         if match is None:
-            raise ConfigError(f"unknown arm {part!r}; choose from {', '.join(ARMS)}")
+            raise typer.BadParameter(
+                f"unknown arm {part!r}; choose from {', '.join(ARMS)}", param_hint="--arms"
+            )
         chosen.append(match)
     if not chosen:
-        raise ConfigError(f"--arms needs at least one of {', '.join(ARMS)}")
+        raise typer.BadParameter(f"needs at least one of {', '.join(ARMS)}", param_hint="--arms")
     return [a for a in ARMS if a in chosen]
 
 

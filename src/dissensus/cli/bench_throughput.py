@@ -135,7 +135,9 @@ def throughput(
     orders: list[Order] = []
     for name in order or ["interleaved", "grouped"]:
         if name not in ("interleaved", "grouped"):
-            raise ConfigError(f"--order {name!r} is not known; use interleaved or grouped")
+            raise typer.BadParameter(
+                f"{name!r} is not known; use interleaved or grouped", param_hint="--order"
+            )
         orders.append("interleaved" if name == "interleaved" else "grouped")
     if catalog is not None:
         if schema is None:

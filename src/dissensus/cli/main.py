@@ -14,6 +14,7 @@ from dissensus.cli.models import models
 from dissensus.cli.report import report
 from dissensus.cli.review import review_app
 from dissensus.cli.run import demo, run
+from dissensus.cli.runs import runs_app
 from dissensus.cli.serve import serve, users_app
 from dissensus.cli.signals import signals_app
 from dissensus.observability.logs import LogLevel, configure_logging
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("models")(models)
+app.add_typer(runs_app, name="runs")
 app.add_typer(kb_app, name="kb")
 app.add_typer(review_app, name="review")
 app.add_typer(users_app, name="users")

@@ -15,7 +15,6 @@ from rich.table import Table
 
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.config import Settings
-from dissensus.errors import ReviewError
 from dissensus.llm import ModelPool
 from dissensus.review import (
     ReviewDetail,
@@ -264,7 +263,9 @@ def _parse_values(pairs: list[str]) -> dict[str, str | None]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ReviewError(f"--set {pair!r} must be NAME=VALUE (NAME= for absent)")
+            raise typer.BadParameter(
+                f"{pair!r} must be NAME=VALUE (NAME= for absent)", param_hint="--set"
+            )
         parsed[name.strip()] = value.strip() or None
     return parsed
 

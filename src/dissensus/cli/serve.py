@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.config import Settings
-from dissensus.errors import ConfigError, MissingExtraError
+from dissensus.errors import MissingExtraError
 from dissensus.storage import resolve_home
 
 if TYPE_CHECKING:
@@ -123,7 +123,9 @@ def add(
     from dissensus.web import ROLES, UserStore
 
     if role not in ROLES:
-        raise ConfigError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise typer.BadParameter(
+            f"unknown role {role!r}; choose one of {', '.join(ROLES)}", param_hint="--role"
+        )
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

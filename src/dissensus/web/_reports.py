@@ -1,9 +1,9 @@
 """Read-only views over runs, the review queue and the knowledge base, for pages and charts.
 
-Nothing here decides anything: disagreement rates come from the runs' own summaries
-(:class:`~dissensus.pipeline.summary.RunSummary`, recomputed from the stored rows by the same
-function while a run has none yet), queue depth from the review items' open and close times,
-and the knowledge base's size from :meth:`Governance.state` at past versions.
+Nothing here decides anything: runs come from the one runs read model
+(:func:`dissensus.pipeline.runs.list_runs`, which the CLI and the API read too), queue depth
+from the review items' open and close times, and the knowledge base's size from
+:meth:`Governance.state` at past versions.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sqlalchemy import Text, cast, func, select
 
 from dissensus.domain import EnrichedRecord, Learning
 from dissensus.knowledge import Governance
-from dissensus.pipeline.summary import RunSummary, summarize
+from dissensus.pipeline.runs import list_runs
 from dissensus.review import ReviewContext, Submission, SupervisorView
-from dissensus.storage import Database, KbEvent, Run, RunProduct
+from dissensus.storage import Database, KbEvent, RunProduct
 from dissensus.storage.tables import ReviewItemRow, utcnow
 
 __all__ = [
@@ -88,38 +88,20 @@ class OutputUse(BaseModel):
 
 def run_series(db: Database, limit: int = MAX_RUNS) -> list[RunPoint]:
     """The newest runs, oldest first, with their disagreement rate per category."""
-    with db.read() as session:
-        runs = session.scalars(select(Run).order_by(Run.created_at.desc()).limit(limit)).all()
-        points = []
-        for run in reversed(runs):
-            if run.summary is not None:
-                summary = RunSummary.model_validate(run.summary)
-            else:  # still running, or stopped: the same fold the runner ends with
-                rows = session.scalars(
-                    select(RunProduct).where(RunProduct.run_id == run.id).order_by(RunProduct.seq)
-                ).all()
-                summary = summarize(
-                    run.id,
-                    list(rows),
-                    learnings_added=0,
-                    totals=(0, 0, 0),
-                    wall_seconds=0.0,
-                    resumed=False,
-                )
-            points.append(
-                RunPoint(
-                    run_id=run.id,
-                    started_at=run.created_at,
-                    status=run.status,
-                    products=summary.products,
-                    supervisor_calls=summary.supervisor_calls,
-                    disagreement={
-                        name: stats.disagreement_rate
-                        for name, stats in sorted(summary.by_category.items())
-                    },
-                )
-            )
-    return points
+    return [
+        RunPoint(
+            run_id=run.run_id,
+            started_at=run.created_at,
+            status=run.status,
+            products=run.summary.products,
+            supervisor_calls=run.summary.supervisor_calls,
+            disagreement={
+                name: stats.disagreement_rate
+                for name, stats in sorted(run.summary.by_category.items())
+            },
+        )
+        for run in list_runs(db, limit=limit)
+    ]
 
 
 def queue_depth_series(db: Database) -> list[tuple[datetime, int]]:
