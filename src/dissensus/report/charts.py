@@ -5,13 +5,14 @@ Drawn with ``matplotlib.figure.Figure`` (Agg canvas, no ``pyplot``): no display,
 
 from __future__ import annotations
 
+import importlib.util
 from collections import defaultdict
 from pathlib import Path
 
-from dissensus.errors import ConfigError
+from dissensus.errors import MissingExtraError
 from dissensus.report.health import CategoryPoint, HealthReport
 
-__all__ = ["METRICS", "series_style", "write_charts"]
+__all__ = ["METRICS", "require_charts", "series_style", "write_charts"]
 
 METRICS: dict[str, str] = {
     "disagreement_rate": "Disagreement rate",
@@ -23,6 +24,16 @@ METRICS: dict[str, str] = {
     "learnings_deprecated": "Deprecated learnings",
 }
 """Chart file stem → title."""
+
+
+def require_charts(purpose: str = "charts") -> None:
+    """Fail at once, naming the extra, when matplotlib is missing: before long work, not after.
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+    """
+    if importlib.util.find_spec("matplotlib") is None:
+        raise MissingExtraError("bench", f"{purpose} (matplotlib)")
 
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -55,14 +66,11 @@ def write_charts(
     share values would hide each other's lines, so each gets its own marker and dash and a small
     sideways offset.
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ConfigError(
-            "charts need matplotlib; install it: pip install 'dissensus[bench]'"
-        ) from exc
+    require_charts()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     directory.mkdir(parents=True, exist_ok=True)
     series: dict[str, list[CategoryPoint]] = defaultdict(list)
     for point in report.points:
