@@ -13,6 +13,7 @@ FORBIDDEN = ("pipeline", "supervisor", "workers", "consensus", "cli", "web", "be
 
 def test_exported_members() -> None:
     assert review.__all__ == [
+        "OutputRefresh",
         "QueueStats",
         "ReviewContext",
         "ReviewDetail",
@@ -28,6 +29,7 @@ def test_exported_members() -> None:
         "SupervisorView",
         "describe_taught",
         "output_path_of",
+        "refresh_output",
         "review_drafts",
         "run_is_active",
         "sample_point",

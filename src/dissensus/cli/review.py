@@ -22,8 +22,7 @@ from dissensus.review import (
     ReviewReason,
     SubmitResult,
     describe_taught,
-    output_path_of,
-    run_is_active,
+    refresh_output,
     write_run_output,
 )
 from dissensus.storage import Database
@@ -271,22 +270,10 @@ def _parse_values(pairs: list[str]) -> dict[str, str | None]:
 
 
 def _rewrite_output(db: Database, run_id: str) -> None:
-    path = output_path_of(db, run_id)
-    if path is None:
-        err_console.print(
-            f"Run {escape(run_id)} has no recorded output file; write one with "
-            f"`dissensus review export {escape(run_id)} --out FILE`.",
-            highlight=False,
-        )
-    elif run_is_active(db, run_id):
-        err_console.print(
-            f"Run {escape(run_id)} is still running; its output file is rewritten when it "
-            f"resumes, or run `dissensus review export {escape(run_id)}` after it ends.",
-            highlight=False,
-        )
-    else:
-        written, lines = write_run_output(db, run_id)
-        console.print(f"Rewrote {escape(str(written))} ({lines} records).", highlight=False)
+    refresh = refresh_output(db, run_id)
+    (console if refresh.outcome == "rewritten" else err_console).print(
+        escape(refresh.describe()), highlight=False
+    )
 
 
 def _show(detail: ReviewDetail, *, as_json: bool) -> None:

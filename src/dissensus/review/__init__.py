@@ -12,7 +12,13 @@ import ``pipeline``, ``supervisor``, ``workers``, ``cli`` or ``web`` — the pip
 it, and the fronts call it.
 """
 
-from dissensus.review.export import output_path_of, run_is_active, write_run_output
+from dissensus.review.export import (
+    OutputRefresh,
+    output_path_of,
+    refresh_output,
+    run_is_active,
+    write_run_output,
+)
 from dissensus.review.item import (
     QueueStats,
     ReviewContext,
@@ -30,6 +36,7 @@ from dissensus.review.queue import ReviewQueue
 from dissensus.review.teaching import ReviewTeacher, describe_taught, review_drafts
 
 __all__ = [
+    "OutputRefresh",
     "QueueStats",
     "ReviewContext",
     "ReviewDetail",
@@ -45,6 +52,7 @@ __all__ = [
     "SupervisorView",
     "describe_taught",
     "output_path_of",
+    "refresh_output",
     "review_drafts",
     "run_is_active",
     "sample_point",

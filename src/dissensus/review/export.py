@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from dissensus.errors import ReviewError
 from dissensus.storage import Database
 from dissensus.storage.tables import Run, RunProduct
 
-__all__ = ["output_path_of", "run_is_active", "write_run_output"]
+__all__ = ["OutputRefresh", "output_path_of", "refresh_output", "run_is_active", "write_run_output"]
 
 
 def output_path_of(db: Database, run_id: str) -> Path | None:
@@ -71,3 +73,43 @@ def write_run_output(db: Database, run_id: str, path: Path | None = None) -> tup
             lines += 1
     tmp.replace(target)
     return target, lines
+
+
+class OutputRefresh(BaseModel):
+    """What became of a run's output file after a review changed its records."""
+
+    run_id: str
+    outcome: Literal["rewritten", "no-output-file", "running"]
+    path: str | None = None
+    lines: int = 0
+
+    def describe(self) -> str:
+        """One sentence for a person (the CLI's and the web app's message)."""
+        if self.outcome == "rewritten":
+            return f"Rewrote {self.path} ({self.lines} records)."
+        if self.outcome == "no-output-file":
+            return (
+                f"Run {self.run_id} has no recorded output file; write one with "
+                f"`dissensus review export {self.run_id} --out FILE`."
+            )
+        return (
+            f"Run {self.run_id} is still running; its output file is rewritten when it resumes, "
+            f"or run `dissensus review export {self.run_id}` after it ends."
+        )
+
+
+def refresh_output(db: Database, run_id: str) -> OutputRefresh:
+    """After a submitted review: rewrite the run's output file when it has one and is not running.
+
+    The one "submit, then bring the file up to date" step the CLI, the web app and the API share.
+
+    Raises:
+        ReviewError: There is no such run.
+    """
+    path = output_path_of(db, run_id)
+    if path is None:
+        return OutputRefresh(run_id=run_id, outcome="no-output-file")
+    if run_is_active(db, run_id):
+        return OutputRefresh(run_id=run_id, outcome="running")
+    written, lines = write_run_output(db, run_id)
+    return OutputRefresh(run_id=run_id, outcome="rewritten", path=str(written), lines=lines)

@@ -15,9 +15,7 @@ from dissensus.errors import DissensusError, ReviewError
 from dissensus.review import (
     ReviewDetail,
     describe_taught,
-    output_path_of,
-    run_is_active,
-    write_run_output,
+    refresh_output,
 )
 from dissensus.web._auth import flash, require
 from dissensus.web._deps import WebDeps, deps, render
@@ -159,17 +157,9 @@ def _current(detail: ReviewDetail, name: str) -> str | None:
 def _rewrite_output(app: WebDeps, run_id: str) -> str:
     """Bring the run's output file up to date, as ``dissensus review submit`` does."""
     try:
-        path = output_path_of(app.db, run_id)
-        if path is None:
-            return (
-                f"Run {run_id} has no recorded output file; `dissensus review export` writes one."
-            )
-        if run_is_active(app.db, run_id):
-            return f"Run {run_id} is still running; its output file is rewritten when it resumes."
-        written, lines = write_run_output(app.db, run_id)
+        return refresh_output(app.db, run_id).describe()
     except (DissensusError, OSError) as exc:
         return f"The output file was not rewritten: {exc}"
-    return f"Rewrote {written} ({lines} records)."
 
 
 def _rows(detail: ReviewDetail) -> list[dict[str, object]]:
