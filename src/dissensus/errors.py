@@ -15,7 +15,11 @@ Every error raised on purpose by the library derives from :class:`DissensusError
     ├── ReviewError            a review-queue operation is invalid (unknown item, claimed by
     │                          someone else, a value the schema does not allow)
     ├── StorageError           the database cannot be opened or migrated
-    └── RunError               a run cannot start or resume (e.g. run id reused with other input)
+    ├── RunError               a run cannot start or resume (e.g. run id reused with other input)
+    └── NotFoundError          the run, learning or review item named does not exist (the API
+                               answers 404); raised as one of these, which are also the room's:
+        UnknownRunError(RunError), UnknownLearningError(KnowledgeError),
+        UnknownReviewItemError(ReviewError)
 """
 
 from __future__ import annotations
@@ -28,11 +32,15 @@ __all__ = [
     "MissingExtraError",
     "ModelError",
     "ModelFileError",
+    "NotFoundError",
     "RecordError",
     "ReviewError",
     "RunError",
     "SchemaError",
     "StorageError",
+    "UnknownLearningError",
+    "UnknownReviewItemError",
+    "UnknownRunError",
 ]
 
 
@@ -88,3 +96,19 @@ class StorageError(DissensusError):
 
 class RunError(DissensusError):
     """A run cannot start or resume."""
+
+
+class NotFoundError(DissensusError):
+    """The thing named does not exist: a run id, a learning id, a review item."""
+
+
+class UnknownRunError(RunError, NotFoundError):
+    """No run has that id."""
+
+
+class UnknownLearningError(KnowledgeError, NotFoundError):
+    """No learning has that id."""
+
+
+class UnknownReviewItemError(ReviewError, NotFoundError):
+    """No review item has that id."""

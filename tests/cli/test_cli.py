@@ -418,7 +418,8 @@ def test_kb_show_prints_one_learning_and_rejects_unknown_ids(
     monkeypatch.setenv("COLUMNS", "40")
     assert_one_line_error(
         invoke("kb", "show", "L-000000"),
-        "learning 'L-000000' does not exist; list the ids with KnowledgeBase.list() or search()",
+        "learning 'L-000000' does not exist; see `dissensus kb tree` or `dissensus kb pending` "
+        "for the ids",
     )
 
 

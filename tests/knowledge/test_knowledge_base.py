@@ -196,7 +196,7 @@ def test_edit_changes_text_keeps_sources_and_bumps_version(kb: KnowledgeBase) ->
 
 
 def test_unknown_ids_raise_knowledge_error_naming_the_id_and_the_fix(kb: KnowledgeBase) -> None:
-    fix = r"does not exist; list the ids with KnowledgeBase.list\(\) or search\(\)"
+    fix = r"does not exist; see `dissensus kb tree` or `dissensus kb pending` for the ids"
     with pytest.raises(KnowledgeError, match=rf"learning 'L-000000' {fix}"):
         kb.get("L-000000")
     for change in (

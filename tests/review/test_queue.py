@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dissensus.domain import LearningDraft
-from dissensus.errors import ReviewError
+from dissensus.errors import ReviewError, UnknownRunError
 from dissensus.knowledge import KnowledgeBase
 from dissensus.llm.testing import ScriptedLLM, ScriptedRequest
 from dissensus.review import ReviewQueue, write_run_output
@@ -226,7 +226,7 @@ async def test_the_run_output_file_is_rewritten_from_the_stored_records(
     ]
     other = tmp_path / "copy.jsonl"
     assert write_run_output(db, "r1", other) == (other, 3)
-    with pytest.raises(ReviewError, match="there is no run 'nope'"):
+    with pytest.raises(UnknownRunError, match="there is no run 'nope'"):
         write_run_output(db, "nope", other)
 
 

@@ -31,6 +31,7 @@ def test_migrations_create_every_table(db: Database) -> None:
         "signals",
         "web_sessions",
         "learning_flags",
+        "api_tokens",
     }
 
 

@@ -15,7 +15,7 @@ from dissensus.cli.report import report
 from dissensus.cli.review import review_app
 from dissensus.cli.run import demo, run
 from dissensus.cli.runs import runs_app
-from dissensus.cli.serve import serve, users_app
+from dissensus.cli.serve import serve, tokens_app, users_app
 from dissensus.cli.signals import signals_app
 from dissensus.observability.logs import LogLevel, configure_logging
 
@@ -34,6 +34,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(kb_app, name="kb")
 app.add_typer(review_app, name="review")
 app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(bench_app, name="bench")
 app.add_typer(signals_app, name="signals")
 app.command("report")(report)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
-from dissensus.errors import RunError
+from dissensus.errors import UnknownRunError
 from dissensus.llm import ModelPool
 from dissensus.observability.metrics import (
     MetricsServer,
@@ -375,7 +375,7 @@ def _past_files(settings: Settings, run_id: str) -> tuple[Path, Path, Path | Non
     with open_database(settings).read() as session:
         past = session.get(Run, run_id)
         if past is None:
-            raise RunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
+            raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
         output = Path(past.output_path) if past.output_path else None
         return Path(past.input_path), Path(past.schema_path), output
 

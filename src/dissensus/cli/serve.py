@@ -19,7 +19,7 @@ from dissensus.storage import resolve_home
 if TYPE_CHECKING:
     from dissensus.web import UserStore
 
-__all__ = ["SECRET_ENV", "SECRET_FILE", "serve", "users_app"]
+__all__ = ["SECRET_ENV", "SECRET_FILE", "serve", "tokens_app", "users_app"]
 
 SECRET_ENV = "DISSENSUS_SECRET_KEY"
 SECRET_FILE = "web-secret"
@@ -193,3 +193,71 @@ def enable(
     """Let a disabled user log in again."""
     _users_store(config, db).set_disabled(name, False)
     console.print(f"Enabled user {escape(name)}.", highlight=False)
+
+
+tokens_app = typer.Typer(
+    help="API tokens: machine clients of /api/v1 act as a user.", no_args_is_help=True
+)
+
+
+@tokens_app.command("add")
+@friendly_errors
+def add_token(
+    label: Annotated[str, typer.Argument(help="What the token is for (e.g. 'catalog-sync').")],
+    user: Annotated[str, typer.Option("--user", "-u", help="The user the token acts as.")],
+    role: Annotated[
+        str | None,
+        typer.Option("--role", "-r", help="viewer, reviewer or admin; at most the user's role."),
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a token; it is printed once (only its hash is kept)."""
+    if role is not None and role not in ("viewer", "reviewer", "admin"):
+        raise typer.BadParameter(
+            f"unknown role {role!r}; choose viewer, reviewer or admin", param_hint="--role"
+        )
+    token, secret = _users_store(config, db).add_token(user, label, role)  # type: ignore[arg-type]
+    err_console.print(
+        f"Token {escape(token.id)} for {escape(token.user_name)} ({token.role}); it is shown "
+        "once, keep it now:",
+        highlight=False,
+    )
+    typer.echo(secret)
+
+
+@tokens_app.command("list")
+@friendly_errors
+def list_tokens(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Only this user's.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Every token, newest first: id, label, user, role, last use, revoked."""
+    tokens = _users_store(config, db).tokens(user)
+    for token in tokens:
+        if as_json:
+            typer.echo(token.model_dump_json())
+            continue
+        used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+        state = f"\trevoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else ""
+        console.print(
+            f"{token.id}\t{escape(token.label)}\t{escape(token.user_name)}\t{token.role}\t"
+            f"{used}{state}",
+            highlight=False,
+        )
+    if not tokens and not as_json:
+        console.print("No tokens. Create one with `dissensus tokens add LABEL --user NAME`.")
+
+
+@tokens_app.command("revoke")
+@friendly_errors
+def revoke_token(
+    token_id: Annotated[str, typer.Argument(help="The token's id (see `dissensus tokens list`).")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """End a token at once."""
+    token = _users_store(config, db).revoke_token(token_id)
+    console.print(f"Revoked token {token.id} ({escape(token.label)}).", highlight=False)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dissensus.domain import Learning, LearningStatus
-from dissensus.errors import KnowledgeError
+from dissensus.errors import KnowledgeError, UnknownLearningError
 from dissensus.knowledge.history import EventOp
 from dissensus.knowledge.tree import NodeInfo, depth_of, parent_of
 from dissensus.storage import KbEvent, KbNode, LearningRow, utcnow
@@ -27,6 +27,7 @@ __all__ = [
     "snapshot",
     "to_learning",
     "union",
+    "unknown_learning",
 ]
 
 MAX_TEXT_CHARS = 400
@@ -168,3 +169,11 @@ def deprecate_row(session: Session, row: LearningRow, actor: str, reason: str) -
     row.updated_at = utcnow()
     session.flush()
     record_change(session, "status", actor, reason, row, before)
+
+
+def unknown_learning(learning_id: str) -> UnknownLearningError:
+    """The error for an id no learning has, naming the commands that list the ids."""
+    return UnknownLearningError(
+        f"learning {learning_id!r} does not exist; see `dissensus kb tree` or "
+        "`dissensus kb pending` for the ids"
+    )

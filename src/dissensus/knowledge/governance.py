@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 
 from dissensus.domain import Learning, LearningStatus
 from dissensus.errors import KnowledgeError
-from dissensus.knowledge._rows import record, record_change, snapshot, to_learning
+from dissensus.knowledge._rows import (
+    record,
+    record_change,
+    snapshot,
+    to_learning,
+    unknown_learning,
+)
 from dissensus.knowledge.deployment import DeploymentPolicy
 from dissensus.knowledge.history import EventOp
 from dissensus.knowledge.knowledge_base import TRANSITIONS, KnowledgeBase
@@ -284,10 +290,7 @@ class Governance:
 def _require(session: Session, learning_id: str) -> LearningRow:
     row = session.get(LearningRow, learning_id)
     if row is None:
-        raise KnowledgeError(
-            f"learning {learning_id!r} does not exist; list the ids with KnowledgeBase.list() "
-            "or search()"
-        )
+        raise unknown_learning(learning_id)
     return row
 
 

@@ -36,6 +36,7 @@ from dissensus.knowledge._rows import (
     snapshot,
     to_learning,
     union,
+    unknown_learning,
 )
 from dissensus.knowledge._text import bm25_rank
 from dissensus.knowledge.history import Event, EventOp
@@ -606,10 +607,7 @@ class KnowledgeBase:
     def _require_learning(self, session: Session, learning_id: str) -> LearningRow:
         row = session.get(LearningRow, learning_id)
         if row is None:
-            raise KnowledgeError(
-                f"learning {learning_id!r} does not exist; list the ids with "
-                "KnowledgeBase.list() or search()"
-            )
+            raise unknown_learning(learning_id)
         return row
 
     def _require_editable(self, session: Session, learning_id: str, action: str) -> LearningRow:

@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import select
 
 from dissensus.domain import CatalogSchema, CategoryPath, Learning
-from dissensus.errors import RunError, SchemaError
+from dissensus.errors import RunError, SchemaError, UnknownRunError
 from dissensus.knowledge import KnowledgeBase
 from dissensus.pipeline.inputs import file_sha256, read_records
 from dissensus.pipeline.runner import Runner, RunRequest
@@ -184,7 +184,7 @@ def _past_run(db: Database, run_id: str) -> Run:
     with db.read() as session:
         run = session.get(Run, run_id)
         if run is None:
-            raise RunError(f"no run {run_id!r}; list runs with `dissensus report`")
+            raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
         session.expunge(run)
         return run
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dissensus.errors import RunError
+from dissensus.errors import UnknownRunError
 from dissensus.pipeline.store import RunStore
 from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.storage import Database, Run, RunProduct
@@ -96,5 +96,5 @@ def get_run(db: Database, run_id: str) -> RunView:
     with db.read() as session:
         run = session.get(Run, run_id)
         if run is None:
-            raise RunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
+            raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
         return _view(session, run, db)

@@ -243,6 +243,16 @@ class RunStore:
             if within is not None:
                 within(session)
 
+    def record(self, seq: int) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """One stored record's output and supervisor answer, or ``None``."""
+        with self.db.read() as session:
+            row = session.execute(
+                select(RunProduct.output, RunProduct.supervisor).where(
+                    RunProduct.run_id == self.run_id, RunProduct.seq == seq
+                )
+            ).first()
+            return (row[0], row[1]) if row is not None else None
+
     def outputs(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
         """Stored outputs in input order from ``start``."""
         with self.db.read() as session:

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from dissensus.errors import ReviewError
+from dissensus.errors import ReviewError, UnknownRunError
 from dissensus.storage import Database
 from dissensus.storage.tables import Run, RunProduct
 
@@ -30,7 +30,7 @@ def output_path_of(db: Database, run_id: str) -> Path | None:
     with db.read() as session:
         run = session.get(Run, run_id)
         if run is None:
-            raise ReviewError(f"there is no run {run_id!r}; see `dissensus review list`")
+            raise UnknownRunError(f"there is no run {run_id!r}; see `dissensus runs list`")
         return Path(run.output_path) if run.output_path else None
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from dissensus.config import Settings
 from dissensus.domain import AttributeResult, AttributeSpec, EnrichedRecord, LearningDraft
-from dissensus.errors import ReviewError
+from dissensus.errors import ReviewError, UnknownReviewItemError
 from dissensus.knowledge import KnowledgeBase, MemoryManager, record_review_outcomes
 from dissensus.llm import LLM
 from dissensus.review.item import (
@@ -486,7 +486,9 @@ def _require(session: Session, item_id: int, *, lock: bool = False) -> ReviewIte
         else None
     )
     if row is None:
-        raise ReviewError(f"review item {item_id} does not exist; see `dissensus review list`")
+        raise UnknownReviewItemError(
+            f"review item {item_id} does not exist; see `dissensus review list`"
+        )
     return row
 
 

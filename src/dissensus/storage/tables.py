@@ -314,6 +314,27 @@ class WebSessionRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class ApiTokenRow(Base):
+    """A token a machine client sends as ``Authorization: Bearer`` (revision 0010).
+
+    Only the sha256 of the token is kept; the token acts as ``user_name`` with ``role`` (never
+    more than the user's own role at the time of the request), and ends when revoked or when
+    the user is disabled or removed.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """The token's public prefix, shown in listings (``dss_<id>_...``)."""
+    label: Mapped[str] = mapped_column(String(100))
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 # --- post-inference signals and learning flags (migration 0004) -----------------------------
 
 

@@ -46,11 +46,12 @@ Action = Literal[
     "promote",
     "rollback",
     "import",
+    "enrich",
 ]
-"""Everything a page lets a user do; each route names the one it needs."""
+"""Everything a page or an API call lets a user do; each route names the one it needs."""
 
 _AUTHOR: frozenset[Action] = frozenset(
-    {"read", "approve", "reject", "edit", "add", "deprecate", "reactivate", "review"}
+    {"read", "approve", "reject", "edit", "add", "deprecate", "reactivate", "review", "enrich"}
 )
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     "viewer": frozenset({"read"}),

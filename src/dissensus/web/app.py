@@ -30,6 +30,7 @@ from dissensus.web import (
 )
 from dissensus.web._auth import LoginRequired, check_csrf
 from dissensus.web._deps import WebDeps, render
+from dissensus.web.api import API_PREFIX, create_api
 from dissensus.web.users import UserStore
 
 __all__ = ["SESSION_COOKIE", "WebDeps", "create_app"]
@@ -109,6 +110,8 @@ def create_app(
         https_only=https_only,
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    # The JSON API: token auth, no cookies, so the app-wide CSRF check does not apply to it.
+    app.mount(API_PREFIX, create_api(deps, pool), name="api")
     for module in (
         _pages_auth,
         _pages_dashboard,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from dissensus.errors import ConfigError, MissingExtraError
 from dissensus.storage import Database
-from dissensus.storage.tables import UserRow, WebSessionRow, utcnow
+from dissensus.storage.tables import ApiTokenRow, UserRow, WebSessionRow, utcnow
 
 try:
     from argon2 import PasswordHasher
@@ -22,7 +23,15 @@ try:
 except ImportError as exc:  # pragma: no cover - the web extra brings it
     raise MissingExtraError("web", "the web app (dissensus serve, dissensus users)") from exc
 
-__all__ = ["MIN_PASSWORD_LENGTH", "ROLES", "SESSION_LIFETIME", "Role", "User", "UserStore"]
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "ROLES",
+    "SESSION_LIFETIME",
+    "ApiToken",
+    "Role",
+    "User",
+    "UserStore",
+]
 
 Role = Literal["viewer", "reviewer", "admin"]
 """What a user may do in the web app (see ``dissensus.web._auth.PERMISSIONS``)."""
@@ -179,12 +188,117 @@ class UserStore:
                     fresh.password_hash = self._hasher.hash(password)
         return user
 
+    # --- API tokens -----------------------------------------------------------------------
+
+    def add_token(
+        self, user_name: str, label: str, role: Role | None = None
+    ) -> tuple[ApiToken, str]:
+        """A new token acting as ``user_name`` with ``role`` (default: the user's own).
+
+        Returns the token's listing and the secret, which is shown once and never stored.
+
+        Raises:
+            ConfigError: no such user, a disabled one, a role above the user's, or a bad label.
+        """
+        label = label.strip()
+        if not label or len(label) > MAX_NAME_LENGTH:
+            raise ConfigError(f"a token label is 1 to {MAX_NAME_LENGTH} characters")
+        with self._db.write() as session:
+            user = self._require(session, user_name)
+            if user.disabled:
+                raise ConfigError(f"user {user.name!r} is disabled; enable them first")
+            chosen: Role = role or _user(user).role
+            if chosen not in ROLES:
+                raise ConfigError(f"unknown role {chosen!r}; choose one of {', '.join(ROLES)}")
+            if ROLES.index(chosen) > ROLES.index(_user(user).role):
+                raise ConfigError(
+                    f"a token of {user.name!r} cannot be {chosen}: {user.name} is a {user.role}"
+                )
+            token_id = secrets.token_hex(4)
+            secret = f"dss_{token_id}_{secrets.token_urlsafe(32)}"
+            row = ApiTokenRow(
+                id=token_id,
+                label=label,
+                user_name=user.name,
+                role=chosen,
+                token_hash=_digest(secret),
+                created_at=utcnow(),
+            )
+            session.add(row)
+            session.flush()
+            return _token(row), secret
+
+    def token_user(self, secret: str) -> User | None:
+        """The user a live token acts as, with the token's role (``None``: no such token).
+
+        The role is the lower of the token's and the user's current role, so demoting a user
+        demotes their tokens; revoking the token, or disabling or removing the user, ends it.
+        """
+        parts = secret.split("_", 2)
+        if len(parts) != 3 or parts[0] != "dss":
+            return None
+        with self._db.write() as session:
+            row = session.get(ApiTokenRow, parts[1])
+            if row is None or row.revoked_at is not None:
+                return None
+            if not hmac.compare_digest(row.token_hash, _digest(secret)):
+                return None
+            user = session.get(UserRow, row.user_name)
+            if user is None or user.disabled:
+                return None
+            row.last_used_at = utcnow()
+            role: Role = min(row.role, user.role, key=ROLES.index)  # type: ignore[arg-type]
+            return User(name=user.name, role=role, created_at=user.created_at)
+
+    def tokens(self, user_name: str | None = None) -> builtins.list[ApiToken]:
+        """Every token (or one user's), newest first, revoked ones included."""
+        query = select(ApiTokenRow).order_by(ApiTokenRow.created_at.desc())
+        if user_name is not None:
+            query = query.where(ApiTokenRow.user_name == user_name)
+        with self._db.read() as session:
+            return [_token(r) for r in session.scalars(query)]
+
+    def revoke_token(self, token_id: str) -> ApiToken:
+        """End a token at once.
+
+        Raises:
+            ConfigError: no token has that id.
+        """
+        with self._db.write() as session:
+            row = session.get(ApiTokenRow, token_id)
+            if row is None:
+                raise ConfigError(f"no token {token_id!r}; list them with `dissensus tokens list`")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            session.flush()
+            return _token(row)
+
     def _dummy_hash(self) -> str:
         # Verifying against this when the name is unknown keeps login timing the same for
         # unknown names and wrong passwords.
         if self._dummy is None:
             self._dummy = self._hasher.hash("not a real password")
         return self._dummy
+
+
+class ApiToken(BaseModel):
+    """A token as listings show it: never the secret or its hash."""
+
+    id: str
+    label: str
+    user_name: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+def _token(row: ApiTokenRow) -> ApiToken:
+    role: Role = row.role  # type: ignore[assignment]
+    return ApiToken(
+        id=row.id, label=row.label, user_name=row.user_name, role=role,
+        created_at=row.created_at, last_used_at=row.last_used_at, revoked_at=row.revoked_at,
+    )  # fmt: skip
 
 
 def _user(row: UserRow) -> User:
