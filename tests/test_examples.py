@@ -25,3 +25,37 @@ def test_every_setting_is_in_the_example_config() -> None:
     text = (ROOT / "examples" / "config.yaml").read_text()
     missing = [name for name in Settings.model_fields if name != "home" and f"{name}:" not in text]
     assert missing == []
+
+
+def test_the_python_api_example_runs_and_prints_what_it_promises(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DISSENSUS_HOME": str(tmp_path)}
+    env.pop("DISSENSUS_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "python_api.py")],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("run run-") and lines[0].endswith(": 2 products")
+    assert [line.split(" ", 1)[0] for line in lines[1:3]] == ["k1", "k2"]
+    assert lines[3].startswith("status completed, disagreement ")
+    assert lines[4].startswith("4 model calls logged; the first was generator-")
+    assert (tmp_path / "dissensus.db").exists()
+
+
+def test_the_package_exports_what_its_docstring_names() -> None:
+    import dissensus
+
+    assert dissensus.__all__ == sorted(dissensus.__all__, key=lambda n: (n[0].islower(), n))
+    for name in dissensus.__all__:
+        assert getattr(dissensus, name) is not None
+    try:
+        dissensus.nope  # noqa: B018
+    except AttributeError as exc:
+        assert "no attribute 'nope'" in str(exc)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")

@@ -514,6 +514,9 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("logs",),
         ("runs", "list"),
         ("runs", "show"),
+        ("tokens", "add"),
+        ("tokens", "list"),
+        ("tokens", "revoke"),
     }
 
 

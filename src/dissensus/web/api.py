@@ -17,7 +17,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import yaml
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
@@ -33,7 +32,8 @@ from dissensus.errors import (
 )
 from dissensus.llm import ModelPool
 from dissensus.observability import CallLog, LoggedCall
-from dissensus.pipeline import Runner, RunRequest, RunSummary, new_run_id
+from dissensus.pipeline import Runner, RunRequest, RunSummary
+from dissensus.pipeline.enrich import enrich_products, prepare_request
 from dissensus.pipeline.runs import RunView, get_run, list_runs
 from dissensus.pipeline.store import RunStore
 from dissensus.review import (
@@ -187,17 +187,11 @@ def create_api(deps: WebDeps, pool: ModelPool) -> FastAPI:
     # --- enrichment ----------------------------------------------------------------------
 
     def _prepare(body: EnrichRequest) -> RunRequest:
-        run_id = body.run_id or new_run_id()
-        work = deps.settings.home / "api-runs" / run_id
-        work.mkdir(parents=True, exist_ok=True)
-        products = work / "input.jsonl"
-        products.write_text(
-            "".join(p.model_dump_json() + "\n" for p in body.products), encoding="utf-8"
-        )
-        schema = work / "schema.yaml"
-        schema.write_text(yaml.safe_dump(body.catalog_schema, allow_unicode=True), "utf-8")
-        return RunRequest(
-            input_path=products, schema_path=schema, out_path=work / "output.jsonl", run_id=run_id
+        return prepare_request(
+            [p.model_dump() for p in body.products],
+            body.catalog_schema,
+            home=deps.settings.home,
+            run_id=body.run_id,
         )
 
     def _runner() -> Runner:
@@ -211,13 +205,15 @@ def create_api(deps: WebDeps, pool: ModelPool) -> FastAPI:
                 413, f"{len(body.products)} products: at most {MAX_SYNC_PRODUCTS} per /enrich; "
                 "start a run with POST /runs for more",
             )  # fmt: skip
-        request = _prepare(body)
-        summary = await _runner().run(request)
-        records = [
-            EnrichedRecord.model_validate(output)
-            for _seq, output in RunStore(deps.db, request.run_id).outputs()
-        ]
-        return EnrichResponse(run_id=request.run_id, summary=summary, records=records)
+        result = await enrich_products(
+            [p.model_dump() for p in body.products],
+            body.catalog_schema,
+            settings=deps.settings,
+            db=deps.db,
+            open_model=pool.get,
+            run_id=body.run_id,
+        )
+        return EnrichResponse(run_id=result.run_id, summary=result.summary, records=result.records)
 
     @api.post("/runs", status_code=202, response_model=RunStarted)
     async def start_run(body: EnrichRequest, user: Enricher) -> RunStarted:
