@@ -83,10 +83,11 @@ class OutputRefresh(BaseModel):
     path: str | None = None
     lines: int = 0
 
-    def describe(self) -> str:
+    def describe(self, *, show_path: bool = True) -> str:
         """One sentence for a person (the CLI's and the web app's message)."""
         if self.outcome == "rewritten":
-            return f"Rewrote {self.path} ({self.lines} records)."
+            where = str(self.path) if show_path else "the run's output file"
+            return f"Rewrote {where} ({self.lines} records)."
         if self.outcome == "no-output-file":
             return (
                 f"Run {self.run_id} has no recorded output file; write one with "

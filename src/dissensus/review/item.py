@@ -114,6 +114,8 @@ class ReviewItem(BaseModel):
     seq: int
     """The record's position in the run's input and output (with ``run_id``: the record)."""
     product_id: str
+    title: str = ""
+    """The product's title as the reviewer saw it (for lists; cut at 300 characters)."""
     category: str | None
     reason: ReviewReason
     attributes: list[str]

@@ -18,8 +18,9 @@ import builtins
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Executable, Text, and_, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from dissensus.config import Settings
@@ -175,25 +176,74 @@ class ReviewQueue:
         state: ReviewState | None = None,
         run_id: str | None = None,
         reason: ReviewReason | None = None,
+        category: str | None = None,
+        query: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> builtins.list[ReviewItem]:
         """Items in claim order (priority, then oldest first), optionally filtered.
 
         ``state`` is the effective state: ``open`` includes claims past their expiry.
+        ``category`` matches the category and everything under it; ``query`` matches the
+        product id or any text of the item (title, description, values), case-insensitively.
         """
         now = self._clock()
-        query = select(ReviewItemRow)
+        query_ = self._filtered(select(ReviewItemRow), now, state, run_id, reason, category, query)
+        query_ = query_.order_by(ReviewItemRow.priority, ReviewItemRow.id)
+        with self.db.read() as session:
+            rows = session.scalars(query_.limit(limit).offset(offset)).all()
+            return [_item(row, now) for row in rows]
+
+    def count(
+        self,
+        *,
+        state: ReviewState | None = None,
+        run_id: str | None = None,
+        reason: ReviewReason | None = None,
+        category: str | None = None,
+        query: str | None = None,
+    ) -> int:
+        """How many items :meth:`list` would page through with the same filters."""
+        now = self._clock()
+        counted = self._filtered(
+            select(func.count()).select_from(ReviewItemRow),
+            now, state, run_id, reason, category, query,
+        )  # fmt: skip
+        with self.db.read() as session:
+            return int(session.scalar(counted) or 0)
+
+    @staticmethod
+    def _filtered(
+        query: Any,
+        now: datetime,
+        state: ReviewState | None,
+        run_id: str | None,
+        reason: ReviewReason | None,
+        category: str | None,
+        text: str | None,
+    ) -> Any:
         if state is not None:
             query = query.where(_in_state(state, now))
         if run_id is not None:
             query = query.where(ReviewItemRow.run_id == run_id)
         if reason is not None:
             query = query.where(ReviewItemRow.reason == reason)
-        query = query.order_by(ReviewItemRow.priority, ReviewItemRow.id)
-        with self.db.read() as session:
-            rows = session.scalars(query.limit(limit).offset(offset)).all()
-            return [_item(row, now) for row in rows]
+        if category:
+            query = query.where(
+                or_(
+                    ReviewItemRow.category == category,
+                    ReviewItemRow.category.startswith(f"{category} >", autoescape=True),
+                )
+            )
+        if text and text.strip():
+            needle = text.strip().lower()
+            query = query.where(
+                or_(
+                    func.lower(ReviewItemRow.product_id).contains(needle, autoescape=True),
+                    func.lower(cast(ReviewItemRow.context, Text)).contains(needle, autoescape=True),
+                )
+            )
+        return query
 
     def get(self, item_id: int) -> ReviewDetail:
         """One item with its context and the output record as stored now."""
@@ -520,6 +570,7 @@ def _item(row: ReviewItemRow, now: datetime) -> ReviewItem:
         run_id=row.run_id,
         seq=row.seq,
         product_id=row.product_id,
+        title=str((row.context.get("product") or {}).get("title", ""))[:300],
         category=row.category,
         reason=_reason(row.reason),
         attributes=list(row.attributes),

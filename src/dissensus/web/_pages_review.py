@@ -7,6 +7,7 @@ Claims, submissions and the learning a reviewer adds all go through
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -14,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from dissensus.errors import DissensusError, ReviewError
 from dissensus.review import (
     ReviewDetail,
+    ReviewReason,
     describe_taught,
     refresh_output,
 )
@@ -37,16 +39,78 @@ def _back(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
+PAGE_SIZE = 50
+
+
 @router.get("")
 def queue_page(
     request: Request,
     user: Annotated[User, Depends(require("read"))],
     app: App,
     state: Annotated[StateChoice, Query()] = "open",
+    run: Annotated[str | None, Query(max_length=64)] = None,
+    reason: Annotated[ReviewReason | None, Query()] = None,
+    category: Annotated[str | None, Query(max_length=300)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    """The queue in claim order, with its depth."""
-    items = app.queue.list(state=None if state == "all" else state, limit=200)
-    return render(request, "review_queue.html", items=items, stats=app.queue.stats(), state=state)
+    """The queue in claim order: filtered by state, run, reason, category and text, paged."""
+    filters = {
+        "state": None if state == "all" else state,
+        "run_id": run or None,
+        "reason": reason,
+        "category": category or None,
+        "query": q or None,
+    }
+    total = app.queue.count(**filters)  # type: ignore[arg-type]
+    items = app.queue.list(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)  # type: ignore[arg-type]
+    args = {"state": state, "run": run, "reason": reason, "category": category, "q": q}
+
+    def link(**changes: object) -> str:
+        merged = {k: v for k, v in {**args, **changes}.items() if v not in (None, "")}
+        return "/review?" + urlencode(merged)
+
+    return render(
+        request,
+        "review_queue.html",
+        items=items,
+        stats=app.queue.stats(),
+        state=state,
+        filters=args,
+        total=total,
+        page=page,
+        first=(page - 1) * PAGE_SIZE + 1 if items else 0,
+        last=(page - 1) * PAGE_SIZE + len(items),
+        next_page=link(page=page + 1) if page * PAGE_SIZE < total else None,
+        prev_page=link(page=page - 1) if page > 1 else None,
+        link=link,
+    )
+
+
+@router.post("/confirm")
+async def confirm_selected(request: Request, user: Reviewer, app: App) -> Response:
+    """Confirm the selected items' stored values as correct, each claimed and submitted as is."""
+    form = await request.form()
+    ids = [int(v) for v in form.getlist("item") if isinstance(v, str) and v.isdigit()]
+    done, refused = [], []
+    for item_id in ids:
+        try:
+            detail = app.queue.get(item_id)
+            if detail.state != "claimed" or detail.claimed_by != user.name:
+                app.queue.claim(item_id, reviewer=user.name)
+            result = await app.queue.submit(item_id, reviewer=user.name, values={})
+            done.append(item_id)
+            _rewrite_output(app, result.item.run_id)
+        except DissensusError as exc:
+            refused.append(f"#{item_id}: {exc}")
+    if done:
+        flash(request, f"Confirmed {len(done)} item(s): " + ", ".join(f"#{i}" for i in done) + ".")
+    for text in refused:
+        flash(request, f"Not confirmed {text}", "error")
+    if not ids:
+        flash(request, "Select the items to confirm first.", "error")
+    back = form.get("back")
+    return _back(back if isinstance(back, str) and back.startswith("/review") else "/review")
 
 
 @router.post("/next")
@@ -138,6 +202,7 @@ async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Re
     submission = result.item.submission
     changed = ", ".join(submission.changed) if submission and submission.changed else "none"
     flash(request, f"Item {item_id} submitted; changed: {changed}.")
+    then_next = form.get("then") == "next"
     if result.placement is not None:
         where = result.placement.learning_id or result.placement.duplicate_of
         flash(request, f"Learning {result.placement.op} as {where} (proposed).")
@@ -146,6 +211,16 @@ async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Re
     if result.retired:
         flash(request, f"Retired or flagged (corrected too often): {', '.join(result.retired)}.")
     flash(request, _rewrite_output(app, result.item.run_id))
+    if then_next:
+        try:
+            following = app.queue.claim_next(reviewer=user.name)
+        except DissensusError as exc:
+            flash(request, str(exc), "error")
+            following = None
+        if following is None:
+            flash(request, "The review queue is empty.")
+            return _back("/review")
+        return _back(f"/review/{following.id}")
     return _back(f"/review/{item_id}")
 
 
@@ -157,7 +232,8 @@ def _current(detail: ReviewDetail, name: str) -> str | None:
 def _rewrite_output(app: WebDeps, run_id: str) -> str:
     """Bring the run's output file up to date, as ``dissensus review submit`` does."""
     try:
-        return refresh_output(app.db, run_id).describe()
+        # Where the file lives on the server is the operator's business, not the reviewer's.
+        return refresh_output(app.db, run_id).describe(show_path=False)
     except (DissensusError, OSError) as exc:
         return f"The output file was not rewritten: {exc}"
 
@@ -189,8 +265,29 @@ def _rows(detail: ReviewDetail) -> list[dict[str, object]]:
                     else None
                 ),
                 "has_supervisor": bool(resolution and spec.name in resolution.values),
+                "suggestions": _suggestions(detail, spec.name),
                 "current": current,
                 "field": VALUE_PREFIX + spec.name,
             }
         )
     return rows
+
+
+def _suggestions(detail: ReviewDetail, name: str) -> list[dict[str, str]]:
+    """The values the models proposed for ``name``, supervisor first, each once, with who said it.
+
+    A reviewer accepts one with a click or a key instead of retyping it.
+    """
+    ctx = detail.context
+    found: dict[str, list[str]] = {}
+    resolution = ctx.supervisor.resolution if ctx.supervisor else None
+    if resolution is not None and resolution.values.get(name):
+        found.setdefault(str(resolution.values[name]), []).append("supervisor")
+    verdict = ctx.evaluation.verdicts.get(name) if ctx.evaluation else None
+    if verdict is not None and verdict.suggestion:
+        found.setdefault(verdict.suggestion, []).append("evaluator")
+    for extraction in ctx.extractions:
+        value = extraction.values.get(name)
+        if value and not extraction.abstained:
+            found.setdefault(value, []).append(extraction.role)
+    return [{"value": value, "by": ", ".join(by)} for value, by in found.items()][:9]
