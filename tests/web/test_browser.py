@@ -135,7 +135,7 @@ def test_reviewer_approves_a_learning_and_resolves_an_item_in_chromium(
             expect(page.locator("body")).to_contain_text("claimed by rita")
             shot("review-item")
             page.fill("#answer input[name='value:Brand']", "Kaito")
-            page.click("#answer button:has-text('Submit')")
+            page.click("#answer button[value=stay]")
             expect(page.locator(".flash").first).to_contain_text(
                 f"Item {seeded.item_id} submitted; changed: Brand."
             )
@@ -168,3 +168,114 @@ def test_reviewer_approves_a_learning_and_resolves_an_item_in_chromium(
         Path(target).mkdir(parents=True, exist_ok=True)
         for png in shots.glob("*.png"):
             shutil.copy2(png, Path(target) / png.name)
+
+
+def _seed_desk_items(seeded: Seeded) -> tuple[int, int]:
+    """Two items on run-2: one with three attributes and suggestions, then one to land on."""
+    from dissensus.domain import AttributeResult, AttributeSpec, EnrichedRecord, Extraction
+    from dissensus.review import ReviewQueue
+
+    from . import conftest
+
+    specs = [*conftest.ATTRIBUTES, AttributeSpec(name="Blade length", description="With unit")]
+    queue = ReviewQueue(seeded.db)
+    with seeded.db.write() as session:
+        for seq in (0, 2):
+            waiting = AttributeResult(value=None, status="needs_review", confidence=0.0)
+            record = EnrichedRecord(
+                id=f"k{seq}",
+                category="Home > Knives",
+                attributes={"Brand": waiting, "Knife type": waiting, "Blade length": waiting},
+            )
+            base = conftest._ticket(record)
+            context = base.context.model_copy(
+                update={
+                    "attributes": specs,
+                    "extractions": [
+                        Extraction(
+                            model="scripted:gen-a", role="generator-a",
+                            values={"Brand": "Kaito", "Knife type": "Chef", "Blade length": "8in"},
+                        ),
+                        Extraction(
+                            model="scripted:gen-b", role="generator-b",
+                            values={"Brand": "Kaito Chef", "Blade length": "20"},
+                        ),
+                    ],
+                }
+            )  # fmt: skip
+            ticket = base.model_copy(
+                update={"attributes": ["Brand", "Knife type", "Blade length"], "context": context}
+            )
+            queue.add(session, ticket, run_id="run-2", seq=seq)
+    first, second = (i.id for i in queue.list(run_id="run-2"))
+    return first, second
+
+
+def test_a_reviewer_works_an_item_by_keyboard_alone_and_lands_on_the_next(
+    server: str, seeded: Seeded, tmp_path: Path
+) -> None:
+    """Claim, accept two suggestions, correct one, submit and next: keys only, timed."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[dev]'"
+    )
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (make test does)")
+    # Ours come after the seeded needs_human item in claim order, so the first is opened by id.
+    first, second = _seed_desk_items(seeded)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            expect = sync_api.expect
+            page.goto(f"{server}/login")
+            page.fill("input[name=name]", USERS["reviewer"])
+            page.fill("input[name=password]", PASSWORD)
+            page.keyboard.press("Enter")
+            expect(page.locator("h1")).to_have_text("Dashboard")
+            page.goto(f"{server}/review/{first}")
+            keys: list[str] = []
+
+            def press(key: str) -> None:
+                keys.append(key)
+                page.keyboard.press(key)
+
+            started = time.perf_counter()
+            # Claim: the item page's first button (Tab from the page, then Enter).
+            page.locator("form[action$='/claim'] button").focus()
+            press("Enter")
+            expect(page.locator("body")).to_contain_text("claimed by rita")
+            # The first reviewed field has the focus: take the supervisor's Brand.
+            expect(page.locator("#answer input[name='value:Brand']")).to_be_focused()
+            press("Alt+1")
+            press("Tab")  # Knife type (a select): the generator's Chef
+            press("Alt+1")
+            press("Tab")  # Blade length: neither "8in" nor "20" is right
+            for key in ("Control+a", "Backspace"):
+                press(key)
+            page.keyboard.type("20 cm")
+            keys.append("type:20 cm")
+            press("Control+Enter")
+            # The next item in claim order (the seeded needs_human one comes before ours).
+            expect(page.locator(".flash").first).to_contain_text(f"Item {first} submitted")
+            seconds = time.perf_counter() - started
+            landed = int(page.url.rsplit("/", 1)[1])
+            assert landed != first and landed in (seeded.item_id, second)
+            expect(page.locator("body")).to_contain_text("claimed by rita")
+            page.screenshot(path=str(tmp_path / "review-desk.png"), full_page=True)
+        finally:
+            browser.close()
+    from dissensus.review import ReviewQueue
+
+    done = ReviewQueue(seeded.db).get(first)
+    assert done.submission is not None
+    assert done.submission.values == {
+        "Brand": "Kaito",
+        "Knife type": "Chef",
+        "Blade length": "20 cm",
+    }
+    # The path in numbers: keys pressed (typing counted once) and seconds, claim to next item.
+    print(f"review desk by keyboard: {len(keys)} keys, {seconds:.2f} s: {keys}")
+    assert len(keys) <= 9
+    target = os.environ.get("DISSENSUS_SCREENSHOTS")
+    if target:
+        shutil.copy2(tmp_path / "review-desk.png", Path(target) / "review-desk.png")
