@@ -81,3 +81,17 @@ def test_the_dashboard_series_reads_the_same_runs(home: Path) -> None:
     for point in run_series(db):
         assert point.products == runs[point.run_id].summary.products
         assert point.supervisor_calls == runs[point.run_id].summary.supervisor_calls
+
+
+def test_a_runs_cost_comes_from_its_calls_at_list_prices(home: Path) -> None:
+    db = Database.open(None, home=home)
+    _seed(db)
+    with db.write() as session:
+        session.add(
+            ModelCall(run_id="going", product_id="p0", seq=0, stage="supervisor",
+                      model="openai:gpt-4o-mini", requests=1, input_tokens=1_000_000,
+                      output_tokens=0)
+        )  # fmt: skip
+    going = get_run(db, "going")
+    assert going.cost_usd == pytest.approx(0.15)  # gpt-4o-mini input at $0.15 per million; local calls free
+    assert going.cost_per_product == pytest.approx(0.05)

@@ -101,7 +101,7 @@ def test_reviewer_approves_a_learning_and_resolves_an_item_in_chromium(
             widths = page.eval_on_selector_all(
                 ".charts img", "imgs => imgs.map(i => i.naturalWidth)"
             )
-            assert len(widths) == 4 and all(w > 0 for w in widths), widths
+            assert len(widths) == 5 and all(w > 0 for w in widths), widths
             shot("dashboard")
 
             # Approve the proposed learning from its page.

@@ -75,7 +75,7 @@ def test_the_review_item_page_shows_every_answer(client_as: ClientAs, seeded: Se
         assert text in page
 
 
-@pytest.mark.parametrize("name", ["disagreement", "supervisor", "queue", "kb"])
+@pytest.mark.parametrize("name", ["disagreement", "supervisor", "cost", "queue", "kb"])
 def test_charts_are_svg_drawn_on_the_server(client_as: ClientAs, name: str) -> None:
     client, _ = client_as("viewer")
     response = client.get(f"/charts/{name}.svg")

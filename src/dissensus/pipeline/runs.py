@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dissensus.errors import UnknownRunError
+from dissensus.observability.costs import spend_by_category
 from dissensus.pipeline.store import RunStore
 from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.storage import Database, Run, RunProduct
@@ -38,6 +39,17 @@ class RunView(BaseModel):
     final: bool
     """Whether ``summary`` is the run's own end-of-run summary (else a fold of rows so far, in
     which ``learnings_added`` and ``wall_seconds`` are not known yet and read 0)."""
+    cost_usd: float = 0.0
+    """The run's model tokens at the models' list prices (local models are free)."""
+
+    @property
+    def tokens_per_product(self) -> float:
+        s = self.summary
+        return (s.input_tokens + s.output_tokens) / s.products if s.products else 0.0
+
+    @property
+    def cost_per_product(self) -> float:
+        return self.cost_usd / self.summary.products if self.summary.products else 0.0
 
     @property
     def disagreement_rate(self) -> float:
@@ -74,6 +86,7 @@ def _view(session: Session, run: Run, db: Database) -> RunView:
         output_path=run.output_path,
         summary=summary,
         final=final,
+        cost_usd=sum(cost for _tokens, cost in spend_by_category(session, run.id).values()),
     )
 
 

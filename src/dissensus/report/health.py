@@ -10,13 +10,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case, func, select
 
 from dissensus.config import SweetSpotSettings
-from dissensus.domain import CategoryPath, Usage
+from dissensus.domain import CategoryPath
 from dissensus.knowledge import KnowledgeBase
 from dissensus.knowledge.effectiveness import LearningEffect, measure_effects
 from dissensus.knowledge.versions import state_at
-from dissensus.llm.profiles import price_profile
+from dissensus.observability.costs import spend_by_category
 from dissensus.storage import KbEvent, Run, RunProduct
-from dissensus.storage.tables import ModelCall
 
 __all__ = ["BandCheck", "CategoryPoint", "HealthReport", "band_check", "build_report"]
 
@@ -122,28 +121,7 @@ def build_report(
             .where(RunProduct.category.is_not(None))
             .group_by(RunProduct.run_id, RunProduct.category)
         ).all()
-        spent: dict[tuple[str, str], tuple[int, float]] = {}
-        for run_id, category, model, tokens_in, tokens_out in session.execute(
-            select(
-                ModelCall.run_id,
-                RunProduct.category,
-                ModelCall.model,
-                func.sum(ModelCall.input_tokens),
-                func.sum(ModelCall.output_tokens),
-            )
-            .join(
-                RunProduct,
-                (RunProduct.run_id == ModelCall.run_id) & (RunProduct.seq == ModelCall.seq),
-            )
-            .where(RunProduct.category.is_not(None))
-            .group_by(ModelCall.run_id, RunProduct.category, ModelCall.model)
-        ):
-            usage = Usage(input_tokens=int(tokens_in or 0), output_tokens=int(tokens_out or 0))
-            tokens, cost = spent.get((run_id, str(category)), (0, 0.0))
-            spent[(run_id, str(category))] = (
-                tokens + usage.total_tokens,
-                cost + price_profile(model).cost(usage),
-            )
+        spent = spend_by_category(session)
         by_run: dict[str, list[tuple[str, int, int, int, datetime]]] = defaultdict(list)
         for run_id, category, count, n_disputed, n_calls, last in grouped:
             by_run[run_id].append(

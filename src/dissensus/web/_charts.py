@@ -19,7 +19,13 @@ from matplotlib.ticker import MaxNLocator
 from dissensus.report.charts import series_style
 from dissensus.web._reports import KbSizePoint, RunPoint
 
-__all__ = ["disagreement_chart", "kb_size_chart", "queue_depth_chart", "supervisor_chart"]
+__all__ = [
+    "cost_chart",
+    "disagreement_chart",
+    "kb_size_chart",
+    "queue_depth_chart",
+    "supervisor_chart",
+]
 
 _SIZE = (7.0, 3.2)
 _STATUS_COLORS = {
@@ -100,6 +106,24 @@ def supervisor_chart(runs: list[RunPoint]) -> bytes:
         )
     ax.set_ylim(0, max(1.05, max(rates) * 1.15))
     ax.set_ylabel("calls / product")
+    ax.set_xticks(xs, _run_labels(runs), fontsize=7)
+    return _svg(fig)
+
+
+def cost_chart(runs: list[RunPoint]) -> bytes:
+    """Model tokens per product in each run, each bar labelled with its cost per product."""
+    fig, ax = _figure("Model tokens and cost per product, per run")
+    if not runs:
+        _empty(ax, "no runs yet")
+        return _svg(fig)
+    xs = list(range(len(runs)))
+    tokens = [r.tokens_per_product for r in runs]
+    ax.bar(xs, tokens, color="#6b8f71", width=0.6)
+    for x, r, t in zip(xs, runs, tokens, strict=True):
+        label = f"${r.cost_per_product:.4f}" if r.cost_per_product else "$0 (local)"
+        ax.annotate(label, (x, t), ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(0, max(1.0, max(tokens) * 1.2))
+    ax.set_ylabel("tokens / product")
     ax.set_xticks(xs, _run_labels(runs), fontsize=7)
     return _svg(fig)
 

@@ -18,12 +18,12 @@ router = APIRouter()
 
 Reader = Annotated[User, Depends(require("read"))]
 App = Annotated[WebDeps, Depends(deps)]
-ChartName = Literal["disagreement", "supervisor", "queue", "kb"]
+ChartName = Literal["disagreement", "supervisor", "cost", "queue", "kb"]
 
 
 @router.get("/")
 def dashboard(request: Request, user: Reader, app: App) -> Response:
-    """Numbers at a glance and the four charts."""
+    """Numbers at a glance and the five charts."""
     runs = _reports.run_series(app.db)
     stats = app.queue.stats()
     governance = app.governance
@@ -48,6 +48,8 @@ def chart(name: ChartName, user: Reader, app: App) -> Response:
         svg = _charts.disagreement_chart(_reports.run_series(app.db), (band.low, band.high))
     elif name == "supervisor":
         svg = _charts.supervisor_chart(_reports.run_series(app.db))
+    elif name == "cost":
+        svg = _charts.cost_chart(_reports.run_series(app.db))
     elif name == "queue":
         svg = _charts.queue_depth_chart(_reports.queue_depth_series(app.db))
     else:

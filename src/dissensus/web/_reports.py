@@ -47,6 +47,9 @@ class RunPoint(BaseModel):
     status: str
     products: int
     supervisor_calls: int
+    tokens_per_product: float = 0.0
+    cost_per_product: float = 0.0
+    """US dollars at the models' list prices (0 for local models)."""
     disagreement: dict[str, float] = Field(default_factory=dict)
     """Category → share of its products the workers did not settle."""
 
@@ -95,6 +98,8 @@ def run_series(db: Database, limit: int = MAX_RUNS) -> list[RunPoint]:
             status=run.status,
             products=run.summary.products,
             supervisor_calls=run.summary.supervisor_calls,
+            tokens_per_product=run.tokens_per_product,
+            cost_per_product=run.cost_per_product,
             disagreement={
                 name: stats.disagreement_rate
                 for name, stats in sorted(run.summary.by_category.items())
