@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 dev: $(DEVSTAMP)
 
 $(DEVSTAMP): $(STAMP)
-	$(PIP) install -e ".[embedded,dev,anthropic,bedrock,bench,web,tracing]"
+	$(PIP) install -e ".[embedded,dev,anthropic,bedrock,bench,web,tracing,parquet]"
 	touch $@
 
 # The demo is the only thing running, so llama.cpp gets every core (see the README).

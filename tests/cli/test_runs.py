@@ -93,5 +93,7 @@ def test_a_runs_cost_comes_from_its_calls_at_list_prices(home: Path) -> None:
                       output_tokens=0)
         )  # fmt: skip
     going = get_run(db, "going")
-    assert going.cost_usd == pytest.approx(0.15)  # gpt-4o-mini input at $0.15 per million; local calls free
+    assert going.cost_usd == pytest.approx(
+        0.15
+    )  # gpt-4o-mini input at $0.15 per million; local calls free
     assert going.cost_per_product == pytest.approx(0.05)

@@ -43,7 +43,9 @@ ConfigOpt = Annotated[
 ReviewerOpt = Annotated[
     str | None, typer.Option("--reviewer", "-r", help="Your name (default: $USER).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="JSON: one object, or JSON lines for a list.")
+]
 ItemArg = Annotated[int, typer.Argument(help="Review item id (see `dissensus review list`).")]
 StateChoice = Literal["open", "claimed", "done", "all"]
 
@@ -66,7 +68,8 @@ def _say(text: str) -> None:
 
 
 def _print_json(data: object) -> None:
-    _say(json.dumps(data, ensure_ascii=False, indent=2))
+    """One compact object per line: the CLI's one JSON format (a list is JSON lines)."""
+    _say(json.dumps(data, ensure_ascii=False))
 
 
 @review_app.command("list")
@@ -91,7 +94,8 @@ def list_items(
         state=None if state == "all" else state, run_id=run_id, reason=reason, limit=limit
     )
     if as_json:
-        _print_json([item.model_dump(mode="json") for item in items])
+        for item in items:
+            _print_json(item.model_dump(mode="json"))
         return
     stats = queue.stats()
     if not items:

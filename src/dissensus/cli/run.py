@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
-from dissensus.errors import UnknownRunError
+from dissensus.errors import MissingExtraError, UnknownRunError
 from dissensus.llm import ModelPool
 from dissensus.observability.metrics import (
     MetricsServer,
@@ -25,6 +28,7 @@ from dissensus.observability.metrics import (
 )
 from dissensus.observability.tracing import Tracing
 from dissensus.pipeline import Runner, RunRequest, RunSummary, new_run_id
+from dissensus.pipeline.outputs import copy_jsonl, write_parquet
 from dissensus.pipeline.rerun import RerunReport, rerun_affected, rerun_paths
 from dissensus.storage import Run
 
@@ -126,21 +130,22 @@ def _execute(
             server.close()
 
 
-def print_summary(summary: RunSummary) -> None:
-    """The end-of-run summary as a table."""
-    console.print(
+def print_summary(summary: RunSummary, *, to: Console | None = None) -> None:
+    """The end-of-run summary as a table (on stderr when stdout carries the records)."""
+    out = to or console
+    out.print(
         f"\n[bold]run {escape(summary.run_id)}[/]{' (resumed)' if summary.resumed else ''}: "
         f"{summary.products} products, {summary.errors} errors, "
         f"{summary.wall_seconds:.1f} s",
         highlight=False,
     )
-    console.print(
+    out.print(
         f"consensus rate {summary.consensus_rate:.0%} of {summary.attributes} attributes; "
         f"disagreement rate {summary.disagreement_rate:.0%} of products; "
         f"supervisor calls {summary.supervisor_calls}; learnings added {summary.learnings_added}",
         highlight=False,
     )
-    console.print(
+    out.print(
         f"statuses: {', '.join(f'{k} {v}' for k, v in sorted(summary.statuses.items()))}; "
         f"model requests {summary.model_requests}, tokens {summary.input_tokens} in / "
         f"{summary.output_tokens} out",
@@ -152,7 +157,7 @@ def print_summary(summary: RunSummary) -> None:
             f"{kind} {', '.join(f'{n} {status}' for status, n in sorted(states.items()))}"
             for kind, states in sorted(impact.by_kind.items())
         )
-        console.print(
+        out.print(
             f"what the learnings changed: {impact.settled_by_learnings} values settled by "
             f"consensus with this run's learnings in the workers' evidence; disagreement "
             f"{impact.first_half_disagreement:.0%} in the first half of each category's products, "
@@ -172,7 +177,7 @@ def print_summary(summary: RunSummary) -> None:
             f"{stats.disagreement_rate:.0%}",
             f"{stats.disputed_attributes}/{stats.attributes}",
         )
-    console.print(table)
+    out.print(table)
 
 
 def print_changes(report: RerunReport) -> None:
@@ -262,10 +267,21 @@ RerunMode = Literal["affected"]
 def run(
     input_path: Annotated[
         Path | None,
-        typer.Argument(help="Products: JSONL or CSV (id, title, description?, category)."),
+        typer.Argument(
+            help="Products: JSONL, CSV or Parquet (id, title, description?, category); "
+            "'-' reads JSONL from standard input."
+        ),
     ] = None,
     schema: Annotated[Path | None, typer.Option("--schema", "-s", help="Schema YAML.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output JSONL.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output: JSONL, or .parquet; '-' writes JSONL to standard output (the summary "
+            "then goes to stderr).",
+        ),
+    ] = None,
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Resume this run, or name a new one.")
     ] = None,
@@ -355,19 +371,54 @@ def run(
         raise typer.BadParameter("--from-run only goes with --rerun affected")
     if input_path is None or schema is None or out is None:
         raise typer.BadParameter("give INPUT_PATH, --schema and --out (or --rerun affected)")
+    the_run = run_id or new_run_id()
+    if str(input_path) == "-":
+        input_path = _spool_stdin(settings, the_run)
+    to_stdout = str(out) == "-"
+    to_parquet = out.suffix.lower() == ".parquet"
+    if to_parquet:
+        _require_pyarrow()
+    # The run's own JSONL goes where resume and review find it; stdout and Parquet copy it.
+    jsonl = settings.home / "outputs" / f"{the_run}.jsonl" if to_stdout or to_parquet else out
     request = RunRequest(
         input_path=input_path,
         schema_path=schema,
-        out_path=out,
-        run_id=run_id or new_run_id(),
+        out_path=jsonl,
+        run_id=the_run,
         verified_path=verified,
     )
     summary = _execute(
         settings, request, quiet=quiet, metrics_port=metrics_port, metrics_addr=metrics_addr
     )
     assert isinstance(summary, RunSummary)
+    if to_stdout:
+        copy_jsonl(jsonl, sys.stdout)
+        print_summary(summary, to=err_console)
+        return
     print_summary(summary)
+    if to_parquet:
+        rows = write_parquet(jsonl, out)
+        console.print(
+            f"output: {escape(str(out))} ({rows} rows; the run's JSONL: {escape(str(jsonl))})",
+            highlight=False,
+        )
+        return
     console.print(f"output: {escape(str(out))}", highlight=False)
+
+
+def _spool_stdin(settings: Settings, run_id: str) -> Path:
+    """Standard input (JSONL) kept as a file, so the run can record, hash and resume it."""
+    path = settings.home / "inputs" / f"{run_id}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        for block in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+            fh.write(block)
+    return path
+
+
+def _require_pyarrow() -> None:
+    if importlib.util.find_spec("pyarrow") is None:
+        raise MissingExtraError("parquet", "Parquet output")
 
 
 def _past_files(settings: Settings, run_id: str) -> tuple[Path, Path, Path | None]:

@@ -1,4 +1,4 @@
-"""Reading catalogs: JSONL or CSV, streamed, with bad records reported instead of raised."""
+"""Reading catalogs: JSONL, CSV or Parquet, streamed, with bad records reported, not raised."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dissensus.domain import Product
-from dissensus.errors import InputError, RecordError
+from dissensus.errors import InputError, MissingExtraError, RecordError
 
 __all__ = ["InputRecord", "count_records", "file_sha256", "read_records"]
 
@@ -33,7 +33,11 @@ def _format(path: Path) -> str:
         return "jsonl"
     if suffix == ".csv":
         return "csv"
-    raise InputError(f"input {str(path)!r}: unknown format {suffix!r}; use .jsonl or .csv")
+    if suffix == ".parquet":
+        return "parquet"
+    raise InputError(
+        f"input {str(path)!r}: unknown format {suffix!r}; use .jsonl, .csv or .parquet"
+    )
 
 
 def _require(path: Path) -> None:
@@ -52,7 +56,11 @@ def _raw_records(path: Path) -> Iterator[tuple[int, object]]:
     Bytes that are not UTF-8 spoil only their own record. A byte-order mark (Excel writes one
     into CSV files) is skipped rather than read into the first column's name.
     """
-    if _format(path) == "csv":
+    kind = _format(path)
+    if kind == "parquet":
+        yield from _parquet_records(path)
+        return
+    if kind == "csv":
         with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
             for n, row in enumerate(csv.DictReader(fh), 2):
                 cells = [*(k for k in row if k is not None), *(v for v in row.values() if v)]
@@ -76,6 +84,23 @@ def _raw_records(path: Path) -> Iterator[tuple[int, object]]:
                 yield n, json.loads(line)
             except json.JSONDecodeError as exc:
                 yield n, RecordError(f"record at line {n}: not valid JSON ({exc.msg})")
+
+
+def _parquet_records(path: Path) -> Iterator[tuple[int, object]]:
+    """Rows of a Parquet file as records, numbered from 1 like lines, read in batches."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise MissingExtraError("parquet", "reading Parquet input") from exc
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises its own ArrowInvalid, OSError...
+        raise InputError(f"input {str(path)!r} is not a readable Parquet file: {exc}") from exc
+    n = 0
+    for batch in parquet.iter_batches(batch_size=4096):
+        for row in batch.to_pylist():
+            n += 1
+            yield n, {k: v for k, v in row.items() if v is not None}
 
 
 def read_records(path: Path) -> Iterator[InputRecord]:
