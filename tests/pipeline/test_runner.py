@@ -503,7 +503,7 @@ async def test_the_evaluator_confirms_values_and_its_veto_sends_agreement_to_the
     ("name", "message"),
     [
         ("missing.jsonl", "input file '{path}' does not exist"),
-        ("catalog.txt", "input '{path}': unknown format '.txt'; use .jsonl or .csv"),
+        ("catalog.txt", "input '{path}': unknown format '.txt'; use .jsonl, .csv or .parquet"),
     ],
 )
 async def test_an_unusable_input_fails_before_a_run_is_recorded(

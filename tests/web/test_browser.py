@@ -211,6 +211,21 @@ def _seed_desk_items(seeded: Seeded) -> tuple[int, int]:
     return first, second
 
 
+def _seed_audit_items(seeded: Seeded) -> list[int]:
+    """Audit samples on run-1's complete records 0 and 2 (values to confirm as they are)."""
+    from dissensus.review import ReviewQueue
+
+    from . import conftest
+
+    queue = ReviewQueue(seeded.db)
+    with seeded.db.write() as session:
+        for seq in (0, 2):
+            record = conftest._record(f"k{seq}", [], waiting=False)
+            ticket = conftest._ticket(record).model_copy(update={"reason": "audit"})
+            queue.add(session, ticket, run_id="run-1", seq=seq)
+    return [item.id for item in queue.list(reason="audit")]
+
+
 def test_a_reviewer_works_an_item_by_keyboard_alone_and_lands_on_the_next(
     server: str, seeded: Seeded, tmp_path: Path
 ) -> None:
@@ -262,6 +277,18 @@ def test_a_reviewer_works_an_item_by_keyboard_alone_and_lands_on_the_next(
             assert landed != first and landed in (seeded.item_id, second)
             expect(page.locator("body")).to_contain_text("claimed by rita")
             page.screenshot(path=str(tmp_path / "review-desk.png"), full_page=True)
+
+            # Bulk confirm: two audit samples, selected on the filtered queue, confirmed at once.
+            audits = _seed_audit_items(seeded)
+            page.goto(f"{server}/review?state=open&reason=audit")
+            expect(page.locator(".pager")).to_contain_text("Items 1–2 of 2")
+            for box in page.locator("input[name=item]").all():
+                box.check()
+            page.click("button:has-text('Confirm the selected audit samples')")
+            expect(page.locator(".flash").first).to_contain_text(
+                f"Confirmed 2 item(s): #{audits[0]}, #{audits[1]}."
+            )
+            expect(page.locator(".pager")).to_contain_text("No items")
         finally:
             browser.close()
     from dissensus.review import ReviewQueue

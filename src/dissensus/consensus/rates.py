@@ -14,14 +14,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from dissensus.consensus.decide import ConsensusOutcome, DecisionReason
+from dissensus.domain.rates import disagreement_rate, share
 
 __all__ = ["CategoryTally", "DisagreementTally"]
 
 Per = Literal["product", "slot"]
-
-
-def _ratio(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
 
 
 def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
@@ -51,15 +48,15 @@ class CategoryTally(BaseModel):
 
     def product_rate(self) -> float:
         """Share of products that went to the supervisor (0 when nothing was counted)."""
-        return _ratio(self.disputed_products, self.products)
+        return disagreement_rate(self.disputed_products, self.products)
 
     def slot_rate(self) -> float:
         """Share of attribute slots that went to the supervisor."""
-        return _ratio(self.disputed_slots, self.slots)
+        return share(self.disputed_slots, self.slots)
 
     def reason_rate(self, reason: DecisionReason) -> float:
         """Share of attribute slots disputed for ``reason``."""
-        return _ratio(self.by_reason.get(reason, 0), self.slots)
+        return share(self.by_reason.get(reason, 0), self.slots)
 
 
 class DisagreementTally(BaseModel):

@@ -48,6 +48,7 @@ from dissensus.pipeline.store import HEARTBEAT_SECONDS, RunStore
 from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.review import ReviewPolicy, ReviewQueue
 from dissensus.storage import Database
+from dissensus.storage.output_file import append_prefix, rewrite_prefix
 from dissensus.supervisor import Supervisor, VerifiedCatalog
 from dissensus.workers import Evaluator, Generator, LexiconWorker, WorkerTeam
 
@@ -531,23 +532,9 @@ class _OrderedWriter:
     def __init__(self, path: Path, store: RunStore) -> None:
         self.path = path
         self.store = store
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Rewrite what is already done (a resumed run), so the file is a clean prefix.
-        self.next_seq = 0
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            self.next_seq = self._write(fh)
-        tmp.replace(path)
-
-    def _write(self, fh: object) -> int:
-        expected = self.next_seq
-        for seq, output in self.store.outputs(expected):
-            if seq != expected:
-                break
-            fh.write(json.dumps(output, ensure_ascii=False) + "\n")  # type: ignore[attr-defined]
-            expected += 1
-        return expected
+        self.next_seq = rewrite_prefix(path, store.outputs(0))
 
     def flush(self) -> None:
         with self.path.open("a", encoding="utf-8") as fh:
-            self.next_seq = self._write(fh)
+            self.next_seq = append_prefix(fh, self.store.outputs(self.next_seq), self.next_seq)

@@ -7,6 +7,7 @@ from collections import Counter
 from pydantic import BaseModel, Field
 
 from dissensus.domain import Learning
+from dissensus.domain.rates import disagreement_rate
 from dissensus.storage.tables import RunProduct
 
 __all__ = ["CategoryStats", "LearningImpact", "RunSummary", "summarize"]
@@ -23,7 +24,7 @@ class CategoryStats(BaseModel):
 
     @property
     def disagreement_rate(self) -> float:
-        return self.disputed_products / self.products if self.products else 0.0
+        return disagreement_rate(self.disputed_products, self.products)
 
 
 class LearningImpact(BaseModel):
@@ -72,7 +73,7 @@ class RunSummary(BaseModel):
     @property
     def disagreement_rate(self) -> float:
         disputed = sum(c.disputed_products for c in self.by_category.values())
-        return disputed / self.products if self.products else 0.0
+        return disagreement_rate(disputed, self.products)
 
 
 def summarize(

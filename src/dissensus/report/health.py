@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 
 from dissensus.config import SweetSpotSettings
 from dissensus.domain import CategoryPath
+from dissensus.domain.rates import disagreement_rate
 from dissensus.knowledge import KnowledgeBase
 from dissensus.knowledge.effectiveness import LearningEffect, measure_effects
 from dissensus.knowledge.versions import state_at
@@ -146,7 +147,7 @@ def build_report(
                         at=end,
                         category=category,
                         products=n,
-                        disagreement_rate=disputed / n,
+                        disagreement_rate=disagreement_rate(disputed, n),
                         supervisor_calls=calls,
                         learnings_added=sum(
                             1

@@ -7,7 +7,6 @@ order, only the contiguous prefix of finished records, replaced atomically.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +15,7 @@ from sqlalchemy import select
 
 from dissensus.errors import ReviewError, UnknownRunError
 from dissensus.storage import Database
+from dissensus.storage.output_file import rewrite_prefix
 from dissensus.storage.tables import Run, RunProduct
 
 __all__ = ["OutputRefresh", "output_path_of", "refresh_output", "run_is_active", "write_run_output"]
@@ -57,21 +57,13 @@ def write_run_output(db: Database, run_id: str, path: Path | None = None) -> tup
         )
     if path is not None:
         output_path_of(db, run_id)  # the run must exist
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    lines = 0
-    with db.read() as session, tmp.open("w", encoding="utf-8") as fh:
+    with db.read() as session:
         rows = session.execute(
             select(RunProduct.seq, RunProduct.output)
             .where(RunProduct.run_id == run_id)
             .order_by(RunProduct.seq)
         )
-        for seq, output in rows:
-            if seq != lines:
-                break  # a gap: later records are not in the file yet either
-            fh.write(json.dumps(output, ensure_ascii=False) + "\n")
-            lines += 1
-    tmp.replace(target)
+        lines = rewrite_prefix(target, ((seq, output) for seq, output in rows))
     return target, lines
 
 
