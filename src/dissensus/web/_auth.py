@@ -47,6 +47,7 @@ Action = Literal[
     "rollback",
     "import",
     "enrich",
+    "users",
 ]
 """Everything a page or an API call lets a user do; each route names the one it needs."""
 
@@ -58,7 +59,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     # Reviewers work learnings and review items; publishing to production and rewriting the
     # knowledge base wholesale (rollback, import) stay with admins.
     "reviewer": _AUTHOR,
-    "admin": _AUTHOR | {"promote", "rollback", "import"},
+    "admin": _AUTHOR | {"promote", "rollback", "import", "users"},
 }
 
 CSRF_FIELD = "csrf_token"

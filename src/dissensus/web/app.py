@@ -27,6 +27,7 @@ from dissensus.web import (
     _pages_ops,
     _pages_records,
     _pages_review,
+    _pages_users,
 )
 from dissensus.web._auth import LoginRequired, check_csrf
 from dissensus.web._deps import WebDeps, render
@@ -118,6 +119,7 @@ def create_app(
         _pages_knowledge,
         _pages_review,
         _pages_records,
+        _pages_users,
         _pages_ops,
     ):
         app.include_router(module.router)
