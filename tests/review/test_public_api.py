@@ -27,12 +27,15 @@ def test_exported_members() -> None:
         "Submission",
         "SubmitResult",
         "SupervisorView",
+        "ValueChange",
         "describe_taught",
         "output_path_of",
         "refresh_output",
+        "restore",
         "review_drafts",
         "run_is_active",
         "sample_point",
+        "value_history",
         "write_run_output",
     ]
     assert review.__all__ == sorted(review.__all__, key=lambda n: (n[0].islower(), n))

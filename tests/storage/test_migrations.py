@@ -32,6 +32,7 @@ def test_migrations_create_every_table(db: Database) -> None:
         "web_sessions",
         "learning_flags",
         "api_tokens",
+        "value_changes",
     }
 
 

@@ -19,6 +19,7 @@ from dissensus.review.export import (
     run_is_active,
     write_run_output,
 )
+from dissensus.review.history import ValueChange, restore, value_history
 from dissensus.review.item import (
     QueueStats,
     ReviewContext,
@@ -50,11 +51,14 @@ __all__ = [
     "Submission",
     "SubmitResult",
     "SupervisorView",
+    "ValueChange",
     "describe_taught",
     "output_path_of",
     "refresh_output",
+    "restore",
     "review_drafts",
     "run_is_active",
     "sample_point",
+    "value_history",
     "write_run_output",
 ]

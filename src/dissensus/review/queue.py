@@ -28,6 +28,7 @@ from dissensus.domain import AttributeResult, AttributeSpec, EnrichedRecord, Lea
 from dissensus.errors import ReviewError, UnknownReviewItemError
 from dissensus.knowledge import KnowledgeBase, MemoryManager, record_review_outcomes
 from dissensus.llm import LLM
+from dissensus.review.history import record_changes
 from dissensus.review.item import (
     REASON_PRIORITY,
     QueueStats,
@@ -429,8 +430,13 @@ class ReviewQueue:
                 or context.record.attributes[name].value != value
             ]
             machine = dict(record.attributes)
+            before = record
             record = _with_human_values(record, context.attributes, final)
             stored.output = record.model_dump(mode="json")
+            record_changes(
+                session, run_id=row.run_id, seq=row.seq, before=before, after=record,
+                actor=reviewer, source=f"review:{item_id}", at=now,
+            )  # fmt: skip
             text = learning.text if isinstance(learning, LearningDraft) else learning
             submission = Submission(
                 reviewer=reviewer, at=now, values=final, changed=changed, learning=text

@@ -314,6 +314,27 @@ class WebSessionRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class ValueChangeRow(Base):
+    """One change a person made to a stored value (revision 0011): the record's history."""
+
+    __tablename__ = "value_changes"
+    __table_args__ = (Index("ix_value_changes_run_seq", "run_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    attribute: Mapped[str] = mapped_column(Text)
+    before_value: Mapped[str | None] = mapped_column(Text, default=None)
+    before_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    """``None`` when the attribute was not in the record before."""
+    after_value: Mapped[str | None] = mapped_column(Text, default=None)
+    after_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(64))
+    """``review:ITEM`` for a submitted review, ``restore`` for a value put back by hand."""
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiTokenRow(Base):
     """A token a machine client sends as ``Authorization: Bearer`` (revision 0010).
 

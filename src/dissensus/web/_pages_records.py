@@ -1,17 +1,20 @@
-"""A stored record's page: its values with status and provenance, and every model call behind it."""
+"""A stored record's page: values with status and provenance, their history with restore, the
+same product in other runs, and every model call behind the values."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy import select
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from dissensus.domain import EnrichedRecord
+from dissensus.errors import DissensusError
 from dissensus.observability import CallLog
+from dissensus.review import refresh_output, restore, value_history
 from dissensus.storage.tables import RunProduct
-from dissensus.web._auth import require
+from dissensus.web._auth import flash, require
 from dissensus.web._deps import WebDeps, deps, render
 from dissensus.web.users import User
 
@@ -20,6 +23,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 Reader = Annotated[User, Depends(require("read"))]
+Reviewer = Annotated[User, Depends(require("review"))]
 App = Annotated[WebDeps, Depends(deps)]
 
 
@@ -33,5 +37,48 @@ def record_page(request: Request, run_id: str, seq: int, user: Reader, app: App)
         if row is None:
             raise HTTPException(404, f"run {run_id!r} has no record {seq}")
         record = EnrichedRecord.model_validate(row.output)
+        others = session.execute(
+            select(RunProduct.run_id, RunProduct.seq)
+            .where(RunProduct.product_id == record.id, RunProduct.run_id != run_id)
+            .order_by(RunProduct.finished_at)
+        ).all()
     calls = CallLog(app.db).calls(limit=None, run_id=run_id, seq=seq)
-    return render(request, "record.html", run_id=run_id, seq=seq, record=record, calls=calls)
+    return render(
+        request,
+        "record.html",
+        run_id=run_id,
+        seq=seq,
+        record=record,
+        calls=calls,
+        history=value_history(app.db, run_id, seq),
+        others=others,
+    )
+
+
+@router.post("/runs/{run_id}/records/{seq}/restore")
+def restore_value(
+    request: Request,
+    run_id: str,
+    seq: int,
+    user: Reviewer,
+    app: App,
+    attribute: Annotated[str, Form()],
+    value: Annotated[str, Form()] = "",
+    absent: Annotated[str, Form()] = "",
+) -> Response:
+    """Put an earlier value back (a person's value from now on), and bring the file up to date."""
+    chosen = None if absent == "yes" else value
+    try:
+        restore(app.db, run_id, seq, attribute, chosen, actor=user.name)
+        shown = "(absent)" if chosen is None else chosen
+        flash(request, f"Restored {attribute} = {shown}. " + _refresh(app, run_id))
+    except DissensusError as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse(f"/runs/{run_id}/records/{seq}", status_code=303)
+
+
+def _refresh(app: WebDeps, run_id: str) -> str:
+    try:
+        return refresh_output(app.db, run_id).describe(show_path=False)
+    except (DissensusError, OSError) as exc:
+        return f"The output file was not rewritten: {exc}"

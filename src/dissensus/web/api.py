@@ -44,7 +44,10 @@ from dissensus.review import (
     ReviewState,
     SubmitResult,
     SupervisorView,
+    ValueChange,
     refresh_output,
+    restore,
+    value_history,
 )
 from dissensus.web._auth import Action, allowed
 from dissensus.web._deps import WebDeps
@@ -98,6 +101,14 @@ class RecordDetail(StoredRecord):
     supervisor: SupervisorView | None = None
     calls: list[LoggedCall]
     """Every model call that worked on the record: the exact prompts behind its values."""
+    history: list[ValueChange]
+    """Every change a person made to its values since the run stored them, oldest first."""
+
+
+class RestoreIn(BaseModel):
+    attribute: str
+    value: str | None
+    """The value to put back (``null``: absent)."""
 
 
 class Reason(BaseModel):
@@ -265,7 +276,15 @@ def create_api(deps: WebDeps, pool: ModelPool) -> FastAPI:
             record=EnrichedRecord.model_validate(output),
             supervisor=SupervisorView.model_validate(supervisor) if supervisor else None,
             calls=CallLog(deps.db).calls(limit=None, run_id=run_id, seq=seq),
+            history=value_history(deps.db, run_id, seq),
         )
+
+    @api.post("/runs/{run_id}/records/{seq}/restore", response_model=StoredRecord)
+    def restore_value(run_id: str, seq: int, body: RestoreIn, user: Reviewer) -> StoredRecord:
+        """Put an earlier value back (status ``human``, recorded in the history)."""
+        record = restore(deps.db, run_id, seq, body.attribute, body.value, actor=user.name)
+        refresh_output(deps.db, run_id)
+        return StoredRecord(seq=seq, record=record)
 
     # --- review queue --------------------------------------------------------------------
 
