@@ -24,6 +24,7 @@ def test_exported_members() -> None:
         "ReviewState",
         "ReviewTeacher",
         "ReviewTicket",
+        "SignalNote",
         "Submission",
         "SubmitResult",
         "SupervisorView",

@@ -177,3 +177,33 @@ async def test_one_seller_or_anonymous_signals_about_many_products_confirm_nothi
         write_signals(tmp_path / "anon.jsonl", anonymous)
     )
     assert kb.list(status="active") == []
+
+
+async def test_an_upheld_signal_puts_the_record_on_the_review_desk_beside_its_signal(
+    db: Database, tmp_path: Path
+) -> None:
+    from dissensus.review import ReviewQueue
+
+    path = write_signals(tmp_path / "s.jsonl", [edit("k1", "the brand is Kaito", "seller-9")])
+    report = await ingester(db, supervisor()).ingest(path)
+    assert report.changes == [("k1", "Brand", "Kaito Hoshi", "Kaito")]
+    (item_id,) = report.review_items
+    queue = ReviewQueue(db)
+    detail = queue.get(item_id)
+    assert (detail.reason, detail.state, detail.attributes) == ("signal", "open", ["Brand"])
+    (note,) = detail.context.signals
+    assert (note.kind, note.author, note.published_value, note.resolved_value) == (
+        "seller_edit", "seller-9", "Kaito Hoshi", "Kaito",
+    )  # fmt: skip
+    # The published value is untouched until a person decides.
+    assert detail.current.attributes["Brand"].value == "Kaito Hoshi"
+    done = await queue.submit(item_id, reviewer="ann", values={"Brand": "Kaito"})
+    assert done.record.attributes["Brand"].value == "Kaito"
+    # A later upheld signal about the same record opens the done item again.
+    contest = {**edit("k1", "the brand is Kaito Hoshi", "seller-10"), "old_value": "Kaito",
+               "new_value": "Kaito Hoshi"}  # fmt: skip
+    later = write_signals(tmp_path / "t.jsonl", [contest])
+    again = await ingester(db, supervisor(value="Kaito Hoshi")).ingest(later)
+    assert again.review_items == [item_id], again.noise
+    reopened = queue.get(item_id)
+    assert (reopened.state, len(reopened.context.signals)) == ("open", 2)

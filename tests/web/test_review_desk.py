@@ -132,3 +132,28 @@ def test_bulk_confirm_submits_the_selected_audit_samples_as_they_are(
     assert (
         viewer.post("/review/confirm", data={"csrf_token": vcsrf, "item": "1"}).status_code == 403
     )
+
+
+def test_a_signal_item_shows_the_signal_beside_the_product(
+    client_as: ClientAs, seeded: Seeded
+) -> None:
+    from dissensus.domain import Product
+    from dissensus.review import SignalNote
+
+    item_id = ReviewQueue(seeded.db).raise_signal(
+        run_id="run-2",
+        seq=0,
+        product=Product(id="k0", title="Kaito Chef Knife 20 cm", category="Home > Knives"),
+        attributes=conftest.ATTRIBUTES,
+        notes=[
+            SignalNote(
+                kind="appeal", author="seller-7", attribute="Brand", text="<b>our</b> brand",
+                claimed_value="Kaito", published_value="Kaito Chef", resolved_value="Kaito",
+            )
+        ],
+    )  # fmt: skip
+    client, _ = client_as("viewer")
+    page = client.get(f"/review/{item_id}").text
+    assert "Signals the supervisor upheld" in page and "seller-7" in page
+    assert "<q>&lt;b&gt;our&lt;/b&gt; brand</q>" in page  # quoted, never markup
+    assert "signal" in client.get("/review?reason=signal").text

@@ -28,27 +28,31 @@ __all__ = [
     "ReviewReason",
     "ReviewState",
     "ReviewTicket",
+    "SignalNote",
     "Submission",
     "SubmitResult",
     "SupervisorView",
 ]
 
-ReviewReason = Literal["needs_human", "low_confidence", "unverified", "audit"]
-"""Why a record is in the queue: the supervisor handed it over (or could not answer), its
-resolution was below the confidence threshold, it taught learnings the gate could not verify
-(a person's answer settles the product and, with a teacher, the learnings), or it was sampled
-to audit a consensus result."""
+ReviewReason = Literal["needs_human", "signal", "low_confidence", "unverified", "audit"]
+"""Why a record is in the queue: the supervisor handed it over (or could not answer), a seller's
+or customer's signal that the supervisor upheld contradicts a published value, its resolution
+was below the confidence threshold, it taught learnings the gate could not verify (a person's
+answer settles the product and, with a teacher, the learnings), or it was sampled to audit a
+consensus result."""
 
 ReviewState = Literal["open", "claimed", "done"]
 """``open`` items can be claimed (a claim past its timeout counts as open again)."""
 
 REASON_PRIORITY: dict[ReviewReason, int] = {
     "needs_human": 0,
+    "signal": 1,
     "low_confidence": 1,
     "unverified": 2,
     "audit": 3,
 }
-"""Claim order: records without a usable value first, audits last."""
+"""Claim order: records without a usable value first, then published values a seller or
+customer contests, audits last."""
 
 
 class SupervisorView(BaseModel):
@@ -60,6 +64,20 @@ class SupervisorView(BaseModel):
     when it abstained."""
     error: str | None = None
     """Why it abstained, when it did."""
+
+
+class SignalNote(BaseModel):
+    """A signal beside the product on the desk (its text is the seller's or customer's, quoted)."""
+
+    kind: str
+    author: str | None = None
+    attribute: str
+    text: str = ""
+    claimed_value: str | None = None
+    """The value the signal says is right."""
+    published_value: str | None = None
+    resolved_value: str | None = None
+    """What the supervisor concluded from it."""
 
 
 class ReviewContext(BaseModel):
@@ -81,6 +99,8 @@ class ReviewContext(BaseModel):
     """The output record as the run produced it."""
     audit_rate: float | None = None
     """For audit items: the sampling rate of the category when it was sampled."""
+    signals: list[SignalNote] = Field(default_factory=list)
+    """Sellers' and customers' signals about the record that the supervisor upheld."""
 
 
 class ReviewTicket(BaseModel):

@@ -24,8 +24,14 @@ from sqlalchemy import ColumnElement, Executable, Text, and_, cast, func, or_, s
 from sqlalchemy.orm import Session
 
 from dissensus.config import Settings
-from dissensus.domain import AttributeResult, AttributeSpec, EnrichedRecord, LearningDraft
-from dissensus.errors import ReviewError, UnknownReviewItemError
+from dissensus.domain import (
+    AttributeResult,
+    AttributeSpec,
+    EnrichedRecord,
+    LearningDraft,
+    Product,
+)
+from dissensus.errors import ReviewError, UnknownReviewItemError, UnknownRunError
 from dissensus.knowledge import KnowledgeBase, MemoryManager, record_review_outcomes
 from dissensus.llm import LLM
 from dissensus.review.history import record_changes
@@ -38,8 +44,10 @@ from dissensus.review.item import (
     ReviewReason,
     ReviewState,
     ReviewTicket,
+    SignalNote,
     Submission,
     SubmitResult,
+    SupervisorView,
 )
 from dissensus.review.teaching import ReviewTeacher
 from dissensus.storage import Database
@@ -112,6 +120,84 @@ class ReviewQueue:
                 claims=0,
             )
         )
+
+    def raise_signal(
+        self,
+        *,
+        run_id: str,
+        seq: int,
+        product: Product,
+        attributes: builtins.list[AttributeSpec],
+        notes: builtins.list[SignalNote],
+        supervisor: SupervisorView | None = None,
+    ) -> int:
+        """Put a record a seller or customer contested, and the supervisor upheld, on the desk.
+
+        A record has one item: a new one is opened with reason ``signal``; an open or claimed
+        one gets the signals and attributes added (and the higher priority); a done one is
+        opened again, its earlier answer kept in the record's value history. The published
+        value stays as it is until a person decides. Returns the item id.
+
+        Raises:
+            UnknownRunError: the run has no such record.
+        """
+        names = list(dict.fromkeys(n.attribute for n in notes))
+        with self.db.write() as session:
+            stored = session.get(RunProduct, (run_id, seq))
+            if stored is None:
+                raise UnknownRunError(f"run {run_id!r} has no output record #{seq}")
+            record = EnrichedRecord.model_validate(stored.output)
+            row = session.scalars(
+                select(ReviewItemRow)
+                .where(ReviewItemRow.run_id == run_id, ReviewItemRow.seq == seq)
+                .with_for_update()
+            ).first()
+            if row is None:
+                context = ReviewContext(
+                    product=product,
+                    attributes=attributes,
+                    supervisor=supervisor,
+                    record=record,
+                    signals=notes,
+                )
+                self.add(
+                    session,
+                    ReviewTicket(reason="signal", attributes=names, context=context),
+                    run_id=run_id,
+                    seq=seq,
+                )
+                session.flush()
+                row = session.scalars(
+                    select(ReviewItemRow).where(
+                        ReviewItemRow.run_id == run_id, ReviewItemRow.seq == seq
+                    )
+                ).one()
+                return row.id
+            context = ReviewContext.model_validate(row.context)
+            context.signals = [*context.signals, *notes]
+            context.record = record  # what a person would now change
+            if supervisor is not None:
+                context.supervisor = supervisor
+            known = {a.name for a in context.attributes}
+            context.attributes = [
+                *context.attributes,
+                *(a for a in attributes if a.name not in known),
+            ]
+            row.context = context.model_dump(mode="json")
+            row.attributes = list(dict.fromkeys([*row.attributes, *names]))
+            if row.priority > REASON_PRIORITY["signal"]:
+                row.priority = REASON_PRIORITY["signal"]
+                row.reason = "signal"
+            if row.state == "done":
+                row.reason = "signal"
+                row.priority = REASON_PRIORITY["signal"]
+                row.state = "open"
+                row.claimed_by = None
+                row.claim_expires_at = None
+                row.closed_at = None
+                row.closed_by = None
+                row.submission = None
+            return row.id
 
     def enqueue(self, ticket: ReviewTicket, *, run_id: str, seq: int) -> int:
         """Enqueue a stored output record in a transaction of its own; returns the item id.

@@ -28,6 +28,7 @@ from dissensus.errors import DissensusError
 from dissensus.knowledge import KnowledgeBase, MemoryManager
 from dissensus.llm import LLM
 from dissensus.pipeline.inputs import read_records
+from dissensus.review import ReviewQueue, SignalNote, SupervisorView
 from dissensus.signals.records import SignalRecord, read_signals
 from dissensus.signals.triage import Published, Triage, TriageVerdict
 from dissensus.storage import Database, Run, RunProduct
@@ -54,6 +55,8 @@ class IngestReport:
     """(product, attribute, published, resolved) where the supervisor disagreed with us."""
     learnings: list[str] = field(default_factory=list)
     """Learnings placed or confirmed from the cases."""
+    review_items: list[int] = field(default_factory=list)
+    """Review items opened (or reopened) for published values the supervisor found contested."""
     model_calls: int = 0
 
 
@@ -99,6 +102,7 @@ class SignalIngester:
             activate_after=None,
         )
         self._needed = None if staged else settings.signals.confirmations
+        self.queue = ReviewQueue.from_settings(db, settings)
         self._products: dict[str, dict[str, Product]] = {}
         self._schemas: dict[str, CatalogSchema | None] = {}
 
@@ -248,7 +252,30 @@ class SignalIngester:
         ):
             ours = published.value(attribute)
             if attribute in resolution.values and resolution.values[attribute] != ours:
-                report.changes.append((product_id, attribute, ours, resolution.values[attribute]))
+                resolved = resolution.values[attribute]
+                report.changes.append((product_id, attribute, ours, resolved))
+                # Upheld: the published value is contested; a person decides on the desk.
+                report.review_items.append(
+                    self.queue.raise_signal(
+                        run_id=published.run_id,
+                        seq=published.seq,
+                        product=product,
+                        attributes=case.attributes,
+                        notes=[
+                            SignalNote(
+                                kind=i.signal.kind,
+                                author=i.signal.author,
+                                attribute=attribute,
+                                text=i.signal.text[:500],
+                                claimed_value=i.verdict.claimed_value,
+                                published_value=ours,
+                                resolved_value=resolved,
+                            )
+                            for i in items
+                        ],
+                        supervisor=SupervisorView(model=outcome.model, resolution=resolution),
+                    )
+                )
             for draft in resolution.learnings:
                 placement = await self.memory.place(draft, source=source)
                 report.model_calls += placement.model_calls
