@@ -31,6 +31,9 @@ kb_app = typer.Typer(
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="Database URL (default: SQLite in $DISSENSUS_HOME).")
 ]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="JSON: one object, or JSON lines for a list.")
+]
 
 
 ConfigOpt = Annotated[
@@ -115,11 +118,17 @@ def tree(
 @friendly_errors
 def show(
     learning_id: Annotated[str, typer.Argument(help="Learning id, e.g. L-7f3a2c.")],
+    as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
     """One learning: scope, text, example, provenance and history."""
     kb = _kb(db)
     item = kb.get(learning_id)
+    if as_json:
+        data = item.model_dump(mode="json")
+        data["history"] = [e.model_dump(mode="json") for e in kb.history(learning_id=item.id)]
+        _say(json.dumps(data, ensure_ascii=False))
+        return
     say = _say
     flag = ", approved" if item.approved and item.status == "proposed" else ""
     say(f"{item.id} v{item.version} [{item.status}{flag}] {item.kind} at {item.node}")
@@ -148,7 +157,7 @@ def history(
     db: DbOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N events.")] = 50,
     learning: Annotated[str | None, typer.Option("--learning", help="Only this learning.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The append-only history of knowledge-base changes (newest last)."""
     kb = _kb(db)
@@ -274,10 +283,14 @@ def add(
 
 @kb_app.command("pending")
 @friendly_errors
-def pending(db: DbOpt = None, config: ConfigOpt = None) -> None:
+def pending(as_json: JsonOpt = False, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Proposed learnings: awaiting review, and approved ones awaiting `kb promote`."""
     gov = _governance(db, config)
     waiting, staged = gov.pending(), gov.staged()
+    if as_json:
+        for item in [*waiting, *staged]:
+            _say(item.model_dump_json())
+        return
     if not waiting and not staged:
         console.print("Nothing is proposed: no learning awaits review or promotion.")
         return
@@ -323,11 +336,16 @@ def diff(
         int | None, typer.Argument(help="The newer version (default: the current one).")
     ] = None,
     events: Annotated[bool, typer.Option("--events", help="Also list the events.")] = False,
+    as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
     """What changed between two knowledge-base versions."""
     gov = _governance(db, None)
-    _print_diff(gov.diff(from_version, to_version), events=events)
+    changes = gov.diff(from_version, to_version)
+    if as_json:
+        _say(changes.model_dump_json())
+        return
+    _print_diff(changes, events=events)
 
 
 @kb_app.command("rollback")

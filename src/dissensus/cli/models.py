@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from typing import Annotated
+
+import typer
 from rich.table import Table
 
 from dissensus.cli._common import console, friendly_errors
@@ -11,8 +16,14 @@ __all__ = ["models"]
 
 
 @friendly_errors
-def models() -> None:
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one model each.")] = False,
+) -> None:
     """List known models: provider, availability, tool support, context, price."""
+    if as_json:
+        for info in list_models():
+            typer.echo(json.dumps(dataclasses.asdict(info), ensure_ascii=False, default=str))
+        return
     table = Table(title="models")
     for column in ("model", "available", "tools", "context", "$/Mtok in", "$/Mtok out", "note"):
         table.add_column(column)

@@ -138,12 +138,20 @@ def add(
 
 @users_app.command("list")
 @friendly_errors
-def list_users(config: ConfigOpt = None, db: DbOpt = None) -> None:
+def list_users(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one user each.")] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
     """Every web user and their role."""
     _web()
     from dissensus.web import UserStore
 
     users = UserStore(open_database(Settings.load(config, database_url=db))).list()
+    if as_json:
+        for user in users:
+            typer.echo(user.model_dump_json())
+        return
     if not users:
         console.print("No users. Add one with `dissensus users add NAME --role admin`.")
     for user in users:
