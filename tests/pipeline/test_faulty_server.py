@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.llm.fake_openai import FakeOpenAI, every, serving
 
+from dissensus.bench.fake_openai import FakeOpenAI, every, serving
 from dissensus.config import GeneratorConfig, Settings
 from dissensus.llm import ModelPool
 from dissensus.pipeline import Runner, RunRequest

@@ -6,6 +6,7 @@ import typer
 
 from dissensus.cli.bench_extraction import extraction
 from dissensus.cli.bench_judge import judge
+from dissensus.cli.bench_scale import scale
 from dissensus.cli.bench_throughput import throughput
 
 __all__ = ["bench_app"]
@@ -17,4 +18,5 @@ bench_app = typer.Typer(
 )
 bench_app.command("extraction")(extraction)
 bench_app.command("throughput")(throughput)
+bench_app.command("scale")(scale)
 bench_app.command("judge")(judge)

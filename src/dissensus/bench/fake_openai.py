@@ -11,6 +11,11 @@ request it receives. A fault plan maps request numbers to faults, so tests are d
 - ``reset``: the connection is closed without an answer;
 - ``malformed``: status 200 with a body that is not JSON;
 - ``offschema``: a valid completion whose content is ``{"unexpected": true}``.
+
+For throughput it can also answer after ``latency_seconds`` (a hosted model's time to answer)
+and hold the requests per second under ``rps_limit`` with 429s (a provider's rate limit), and it
+runs as its own process (``python -m dissensus.bench.fake_openai --port 0``: it prints its base
+URL), so its work is not counted as ours.
 """
 
 from __future__ import annotations
@@ -40,25 +45,31 @@ def every(period: int, faults: list[Fault]) -> FaultPlan:
     return plan
 
 
-def value_for(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
-    """A JSON value that satisfies ``schema`` (the shapes pydantic emits)."""
+def value_for(schema: dict[str, Any], defs: dict[str, Any], *, last: bool = False) -> Any:
+    """A JSON value that satisfies ``schema`` (the shapes pydantic emits); ``last`` takes the
+    last real enum option instead of the first."""
     if "$ref" in schema:
-        return value_for(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return value_for(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, last=last)
     for key in ("anyOf", "oneOf"):
         if key in schema:
             options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
-            return value_for(options[0], defs)
+            return value_for(options[0], defs, last=last)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
-        return schema["enum"][0]
+        options = schema["enum"]
+        if not last:
+            return options[0]
+        # Another real option: the last one is often "n/a", which would be an abstention.
+        return options[-2] if len(options) > 2 and options[-1] == "n/a" else options[-1]
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
         props = schema.get("properties", {})
         required = schema.get("required", list(props))
-        return {k: value_for(props[k], defs) for k in required if k in props}
+        return {k: value_for(props[k], defs, last=last) for k in required if k in props}
     if kind == "array":
-        return [value_for(schema.get("items", {}), defs) for _ in range(schema.get("minItems", 0))]
+        items = schema.get("items", {})
+        return [value_for(items, defs, last=last) for _ in range(schema.get("minItems", 0))]
     if kind == "string":
         return "x" * max(1, int(schema.get("minLength", 1)))
     if kind in ("number", "integer"):
@@ -75,9 +86,24 @@ class FakeOpenAI:
     """The server's state: requests received (numbered from 0) and faults served, by kind."""
 
     def __init__(
-        self, plan: FaultPlan | None = None, *, hang_seconds: float = 3.0, keep_alive: bool = True
+        self,
+        plan: FaultPlan | None = None,
+        *,
+        hang_seconds: float = 3.0,
+        keep_alive: bool = True,
+        latency_seconds: float = 0.0,
+        rps_limit: float = 0.0,
+        disagree: float = 0.0,
     ) -> None:
         self.plan = plan or (lambda n: None)
+        self.latency_seconds = latency_seconds
+        self.disagree = disagree
+        """Share of answers to a model named ``...-b`` that take the last enum option, not the
+        first (the second generator disagreeing, deterministically by request number)."""
+        self.rps_limit = rps_limit
+        """Requests per second answered; more within a second get 429 (0: no limit)."""
+        self._window = (0, 0)  # (second, requests answered in it)
+        self.limited = 0
         self.hang_seconds = hang_seconds
         self.keep_alive = keep_alive
         self.requests = 0
@@ -91,6 +117,14 @@ class FakeOpenAI:
         with self._lock:
             n = self.requests
             self.requests += 1
+            if self.rps_limit:
+                second = int(time.monotonic())
+                start, count = self._window
+                count = count + 1 if start == second else 1
+                self._window = (second, count)
+                if count > self.rps_limit:
+                    self.limited += 1
+                    return n, "429"
         fault = self.plan(n)
         if fault is not None:
             with self._lock:
@@ -133,6 +167,8 @@ def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if fault == "500":
                 self._send(500, b'{"error": {"message": "injected failure"}}')
                 return
+            if fault is None and state.latency_seconds:
+                time.sleep(state.latency_seconds)
             if fault == "429":
                 self._send(429, b'{"error": {"message": "slow down"}}', {"Retry-After": "1"})
                 return
@@ -144,7 +180,9 @@ def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             else:
                 fmt = request.get("response_format") or {}
                 schema = (fmt.get("json_schema") or {}).get("schema") or {"type": "object"}
-                content = json.dumps(value_for(schema, schema.get("$defs", {})))
+                model = str(request.get("model", ""))
+                last = model.endswith("-b") and (n % 100) < state.disagree * 100
+                content = json.dumps(value_for(schema, schema.get("$defs", {}), last=last))
             body = {
                 "id": f"fake-{n}",
                 "object": "chat.completion",
@@ -183,3 +221,26 @@ def serving(state: FakeOpenAI) -> Iterator[FakeOpenAI]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    """Serve until killed; print the base URL on the first line of stdout."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A fake OpenAI-compatible server on loopback.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="Seconds before answering.")
+    parser.add_argument("--rps", type=float, default=0.0, help="Requests per second (0: any).")
+    parser.add_argument("--disagree", type=float, default=0.0, help="Share of -b answers off.")
+    args = parser.parse_args()
+    state = FakeOpenAI(latency_seconds=args.latency, rps_limit=args.rps, disagree=args.disagree)
+    server = _Server(("127.0.0.1", args.port), _handler(state))
+    print(f"http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # pragma: no cover - interactive use
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""``dissensus bench scale``: products/s and our CPU per product against a hosted-style API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dissensus.bench.scale import ScaleConfig, ScalePoint, levels, run_scale, write_scale_report
+from dissensus.cli._common import console, err_console, friendly_errors
+
+__all__ = ["scale"]
+
+
+@friendly_errors
+def scale(
+    products: Annotated[int, typer.Option("--products", min=1, help="Products per level.")] = 200,
+    concurrency: Annotated[
+        str, typer.Option("--concurrency", help="Products in flight, per level: e.g. 4,16,64.")
+    ] = "4,16,64",
+    latency: Annotated[
+        float, typer.Option("--latency", min=0.0, help="The fake provider's seconds per answer.")
+    ] = 0.3,
+    rps: Annotated[
+        float, typer.Option("--rps", min=0.0, help="The provider's requests/s limit (0: none).")
+    ] = 0.0,
+    disagree: Annotated[
+        float,
+        typer.Option("--disagree", min=0.0, max=1.0, help="Share of disputed answers (0-1)."),
+    ] = 0.3,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Profile our CPU at the last level.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Directory for scale.json.")
+    ] = None,
+) -> None:
+    """The full loop against a fake OpenAI-compatible provider in its own process."""
+    try:
+        chosen = levels(concurrency)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{concurrency!r}: give numbers like 4,16,64") from exc
+    config = ScaleConfig(
+        products=products, concurrency=chosen, latency_seconds=latency, rps_limit=rps,
+        disagree=disagree, profile=profile,
+    )  # fmt: skip
+
+    def progress(point: ScalePoint) -> None:
+        err_console.print(
+            f"concurrency {point.concurrency}: {point.products} products in "
+            f"{point.wall_seconds:.1f} s, {point.cpu_ms_per_product:.1f} ms CPU each",
+            highlight=False,
+        )
+
+    report = run_scale(config, on_point=progress)
+    table = Table(
+        title=f"Full loop against a fake provider ({latency:g} s per answer"
+        + (f", {rps:g} requests/s limit" if rps else "") + f"), {report.cores} cores"
+    )  # fmt: skip
+    for column in ("concurrency", "products", "errors", "wall s", "products/s", "CPU ms/product",
+                   "products per CPU s", "requests", "supervisor calls"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for p in report.points:
+        table.add_row(
+            str(p.concurrency), str(p.products), str(p.errors), f"{p.wall_seconds:.1f}",
+            f"{p.products_per_second:.1f}", f"{p.cpu_ms_per_product:.1f}",
+            f"{p.products_per_cpu_second:.1f}", str(p.requests), str(p.supervisor_calls),
+        )  # fmt: skip
+    console.print(table)
+    if report.profile_top:
+        console.print("where our CPU went (by own time):", highlight=False)
+        for line in report.profile_top:
+            console.print(escape(line), highlight=False, soft_wrap=True)
+    if out is not None:
+        console.print(f"results: {escape(str(write_scale_report(report, out)))}", highlight=False)
