@@ -31,6 +31,14 @@ def scale(
         float,
         typer.Option("--disagree", min=0.0, max=1.0, help="Share of disputed answers (0-1)."),
     ] = 0.3,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Products per category batch (batches of one category run one after another).",
+        ),
+    ] = 8,
     profile: Annotated[
         bool, typer.Option("--profile", help="Profile our CPU at the last level.")
     ] = False,
@@ -45,7 +53,7 @@ def scale(
         raise typer.BadParameter(f"{concurrency!r}: give numbers like 4,16,64") from exc
     config = ScaleConfig(
         products=products, concurrency=chosen, latency_seconds=latency, rps_limit=rps,
-        disagree=disagree, profile=profile,
+        disagree=disagree, batch_size=batch_size, profile=profile,
     )  # fmt: skip
 
     def progress(point: ScalePoint) -> None:
