@@ -507,6 +507,7 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("serve",),
         ("bench", "extraction"),
         ("bench", "throughput"),
+        ("bench", "scale"),
         ("bench", "judge"),
         ("signals", "ingest"),
         ("kb", "compact"),
