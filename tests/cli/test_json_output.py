@@ -46,3 +46,8 @@ def test_every_listing_is_json_lines_and_every_item_one_object(
     assert lines("runs", "list", "--json") == []
     assert lines("users", "list", "--json") == []
     assert [e["op"] for e in lines("kb", "history", "--json")].count("add") == 2
+    nodes = lines("kb", "tree", "--json", "--learnings")
+    knives = next(n for n in nodes if n["name"] == "Knives")
+    assert [lr["id"] for lr in knives["learnings"]] == [active]  # type: ignore[union-attr]
+    (health,) = lines("report", "--json")
+    assert health["points"] == []

@@ -87,6 +87,11 @@ def test_signals_ingest_reports_cases_and_noise(setup: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "2 signals (0 already ingested): 1 cases, 1 noise" in result.output
     assert "suspected prompt injection" in result.output
+    again = CliRunner().invoke(
+        app, ["signals", "ingest", str(signals), "--config", str(setup / "config.yaml"), "--json"]
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["duplicates"] == 2
 
 
 def test_report_prints_the_table_and_writes_charts(setup: Path) -> None:

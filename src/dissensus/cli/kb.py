@@ -85,10 +85,20 @@ def tree(
     learnings: Annotated[
         bool, typer.Option("--learnings", "-l", help="List each node's active learnings.")
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The category tree with learning counts per node."""
     kb = _kb(db)
     nodes = kb.tree()
+    if as_json:
+        for node in nodes:
+            data = node.model_dump(mode="json")
+            if learnings:
+                data["learnings"] = [
+                    lr.model_dump(mode="json") for lr in kb.list(node_key=node.key, status="active")
+                ]
+            _say(json.dumps(data, ensure_ascii=False))
+        return
     if not nodes:
         console.print("The knowledge base is empty: run `dissensus run` or `dissensus demo` first.")
         return

@@ -30,9 +30,12 @@ def report(
         str | None, typer.Option("--db", help="Database URL (default: SQLite in $DISSENSUS_HOME).")
     ] = None,
     no_charts: Annotated[bool, typer.Option("--no-charts", help="Only print the tables.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The report as one JSON object (no charts).")
+    ] = False,
 ) -> None:
     """Disagreement, supervisor calls and learnings per category per run, with charts."""
-    if not no_charts:
+    if not no_charts and not as_json:
         require_charts("dissensus report's charts (or pass --no-charts)")
     settings = Settings.load(config, database_url=db)
     kb = KnowledgeBase(open_database(settings))
@@ -42,6 +45,9 @@ def report(
         min_products=settings.effectiveness.min_products,
         threshold=settings.effectiveness.threshold,
     )
+    if as_json:
+        typer.echo(health.model_dump_json())
+        return
     table = Table(title="Categories per run")
     for column in ("run", "category", "products", "disagreement", "supervisor",
                    "supervisor/product", "tokens/product", "$/product", "added", "active",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +34,7 @@ def ingest(
     db: Annotated[
         str | None, typer.Option("--db", help="Database URL (default: SQLite in $DISSENSUS_HOME).")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as one JSON object.")] = False,
 ) -> None:
     """Link, triage and learn from a signals file; learnings stay proposed until confirmed."""
     settings = Settings.load(config, database_url=db)
@@ -50,6 +53,9 @@ def ingest(
             return await ingester.ingest(path)
 
     report = asyncio.run(go())
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(report), ensure_ascii=False))
+        return
     console.print(
         f"{report.signals} signals ({report.duplicates} already ingested): "
         f"{len(report.cases)} cases, {len(report.noise)} noise, "
