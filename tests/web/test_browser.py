@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -42,6 +43,16 @@ CHROMIUM_ARGS = [
     "--headless",
 ]
 PAGES = ["dashboard", "knowledge", "learning", "history", "diff", "review-queue", "review-item"]
+
+
+def _playwright() -> Any:
+    """Playwright's sync API, or a skip that says what is missing (Playwright or Chromium)."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[dev]'"
+    )
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (make test does)")
+    return sync_api
 
 
 @pytest.fixture
@@ -70,11 +81,7 @@ def server(app: FastAPI) -> Iterator[str]:
 def test_reviewer_approves_a_learning_and_resolves_an_item_in_chromium(
     server: str, seeded: Seeded, tmp_path: Path
 ) -> None:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[dev]'"
-    )
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (make test does)")
+    sync_api = _playwright()
     shots = tmp_path / "out" / "screenshots"
     shots.mkdir(parents=True)
 
@@ -230,11 +237,7 @@ def test_a_reviewer_works_an_item_by_keyboard_alone_and_lands_on_the_next(
     server: str, seeded: Seeded, tmp_path: Path
 ) -> None:
     """Claim, accept two suggestions, correct one, submit and next: keys only, timed."""
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[dev]'"
-    )
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (make test does)")
+    sync_api = _playwright()
     # Ours come after the seeded needs_human item in claim order, so the first is opened by id.
     first, second = _seed_desk_items(seeded)
     with sync_api.sync_playwright() as playwright:

@@ -6,6 +6,8 @@ dashboard read it here, so they cannot disagree about what a run cost.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,7 +20,7 @@ __all__ = ["spend_by_category"]
 
 
 def spend_by_category(
-    session: Session, run_id: str | None = None
+    session: Session, run_ids: Collection[str] | None = None
 ) -> dict[tuple[str, str], tuple[int, float]]:
     """(run, category) → (model tokens, dollars at list prices; local models are free)."""
     query = (
@@ -36,8 +38,8 @@ def spend_by_category(
         .where(RunProduct.category.is_not(None))
         .group_by(ModelCall.run_id, RunProduct.category, ModelCall.model)
     )
-    if run_id is not None:
-        query = query.where(ModelCall.run_id == run_id)
+    if run_ids is not None:
+        query = query.where(ModelCall.run_id.in_(list(run_ids)))
     spent: dict[tuple[str, str], tuple[int, float]] = {}
     for run, category, model, tokens_in, tokens_out in session.execute(query):
         usage = Usage(input_tokens=int(tokens_in or 0), output_tokens=int(tokens_out or 0))

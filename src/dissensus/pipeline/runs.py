@@ -61,7 +61,12 @@ class RunView(BaseModel):
         return s.supervisor_calls / s.products if s.products else 0.0
 
 
-def _view(session: Session, run: Run, db: Database) -> RunView:
+def _view(
+    session: Session,
+    run: Run,
+    db: Database,
+    spent: dict[tuple[str, str], tuple[int, float]],
+) -> RunView:
     if run.summary is not None:
         summary, final = RunSummary.model_validate(run.summary), True
     else:
@@ -86,7 +91,7 @@ def _view(session: Session, run: Run, db: Database) -> RunView:
         output_path=run.output_path,
         summary=summary,
         final=final,
-        cost_usd=sum(cost for _tokens, cost in spend_by_category(session, run.id).values()),
+        cost_usd=sum(cost for (run_id, _), (_t, cost) in spent.items() if run_id == run.id),
     )
 
 
@@ -97,7 +102,9 @@ def list_runs(db: Database, *, limit: int | None = 50) -> list[RunView]:
         if limit is not None:
             query = query.limit(limit)
         runs = list(session.scalars(query))
-        return [_view(session, run, db) for run in reversed(runs)]
+        # One pass over the call log for every run listed, not a query per run.
+        spent = spend_by_category(session, [run.id for run in runs])
+        return [_view(session, run, db, spent) for run in reversed(runs)]
 
 
 def get_run(db: Database, run_id: str) -> RunView:
@@ -110,4 +117,4 @@ def get_run(db: Database, run_id: str) -> RunView:
         run = session.get(Run, run_id)
         if run is None:
             raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
-        return _view(session, run, db)
+        return _view(session, run, db, spend_by_category(session, [run.id]))

@@ -13,9 +13,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from dissensus.config import Settings
+from dissensus.errors import DissensusError
 from dissensus.knowledge import Governance, KnowledgeBase
 from dissensus.llm import LLM
-from dissensus.review import ReviewQueue
+from dissensus.review import ReviewQueue, refresh_output
 from dissensus.storage import Database
 from dissensus.web._auth import Action, allowed, csrf_token, current_user, pop_flashes
 from dissensus.web._throttle import LoginThrottle
@@ -77,3 +78,14 @@ def render(request: Request, template: str, /, status_code: int = 200, **context
         },
         status_code=status_code,
     )
+
+
+def output_refresh_message(app: WebDeps, run_id: str) -> str:
+    """Bring the run's output file up to date after a person changed a record, and say so.
+
+    Where the file lives on the server is the operator's business, not the reviewer's.
+    """
+    try:
+        return refresh_output(app.db, run_id).describe(show_path=False)
+    except (DissensusError, OSError) as exc:
+        return f"The output file was not rewritten: {exc}"

@@ -12,10 +12,10 @@ from starlette.responses import RedirectResponse, Response
 from dissensus.domain import EnrichedRecord
 from dissensus.errors import DissensusError
 from dissensus.observability import CallLog
-from dissensus.review import refresh_output, restore, value_history
+from dissensus.review import restore, value_history
 from dissensus.storage.tables import RunProduct
 from dissensus.web._auth import flash, require
-from dissensus.web._deps import WebDeps, deps, render
+from dissensus.web._deps import WebDeps, deps, output_refresh_message, render
 from dissensus.web.users import User
 
 __all__ = ["router"]
@@ -71,14 +71,7 @@ def restore_value(
     try:
         restore(app.db, run_id, seq, attribute, chosen, actor=user.name)
         shown = "(absent)" if chosen is None else chosen
-        flash(request, f"Restored {attribute} = {shown}. " + _refresh(app, run_id))
+        flash(request, f"Restored {attribute} = {shown}. " + output_refresh_message(app, run_id))
     except DissensusError as exc:
         flash(request, str(exc), "error")
     return RedirectResponse(f"/runs/{run_id}/records/{seq}", status_code=303)
-
-
-def _refresh(app: WebDeps, run_id: str) -> str:
-    try:
-        return refresh_output(app.db, run_id).describe(show_path=False)
-    except (DissensusError, OSError) as exc:
-        return f"The output file was not rewritten: {exc}"

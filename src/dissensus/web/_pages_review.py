@@ -17,10 +17,9 @@ from dissensus.review import (
     ReviewDetail,
     ReviewReason,
     describe_taught,
-    refresh_output,
 )
 from dissensus.web._auth import flash, require
-from dissensus.web._deps import WebDeps, deps, render
+from dissensus.web._deps import WebDeps, deps, output_refresh_message, render
 from dissensus.web.users import User
 
 __all__ = ["VALUE_PREFIX", "router"]
@@ -100,7 +99,7 @@ async def confirm_selected(request: Request, user: Reviewer, app: App) -> Respon
                 app.queue.claim(item_id, reviewer=user.name)
             result = await app.queue.submit(item_id, reviewer=user.name, values={})
             done.append(item_id)
-            _rewrite_output(app, result.item.run_id)
+            output_refresh_message(app, result.item.run_id)
         except DissensusError as exc:
             refused.append(f"#{item_id}: {exc}")
     if done:
@@ -210,7 +209,7 @@ async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Re
         flash(request, f"Taught: {describe_taught(result.taught)}.")
     if result.retired:
         flash(request, f"Retired or flagged (corrected too often): {', '.join(result.retired)}.")
-    flash(request, _rewrite_output(app, result.item.run_id))
+    flash(request, output_refresh_message(app, result.item.run_id))
     if then_next:
         try:
             following = app.queue.claim_next(reviewer=user.name)
@@ -227,15 +226,6 @@ async def submit(request: Request, item_id: int, user: Reviewer, app: App) -> Re
 def _current(detail: ReviewDetail, name: str) -> str | None:
     found = detail.current.attributes.get(name)
     return found.value if found is not None else None
-
-
-def _rewrite_output(app: WebDeps, run_id: str) -> str:
-    """Bring the run's output file up to date, as ``dissensus review submit`` does."""
-    try:
-        # Where the file lives on the server is the operator's business, not the reviewer's.
-        return refresh_output(app.db, run_id).describe(show_path=False)
-    except (DissensusError, OSError) as exc:
-        return f"The output file was not rewritten: {exc}"
 
 
 def _rows(detail: ReviewDetail) -> list[dict[str, object]]:
