@@ -81,6 +81,12 @@ class ConsensusSettings(_Strict):
     """Off by default for the same reason: the embedded evaluator calls most values ambiguous."""
     absent_agreement_is_consensus: bool = True
     abstention_escalates: bool = True
+    route_after: int = Field(default=4, ge=0)
+    """Resolutions of one worker's lone values of one attribute (in one category) after which
+    consensus may settle the next one as the supervisor ruled (``consensus.routes``); 0 never
+    routes. Only runs that use knowledge read routes, and only learning runs add rulings."""
+    route_share: float = Field(default=0.8, gt=0.5, le=1.0)
+    """How one-sided those rulings must be (smoothed share) before consensus follows them."""
 
 
 class RequestLimits(_Strict):

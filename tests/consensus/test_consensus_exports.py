@@ -20,9 +20,12 @@ def test_exported_members() -> None:
         "ConsensusPolicy",
         "DecisionReason",
         "DisagreementTally",
+        "Route",
         "confidence",
         "decide",
         "normalize",
+        "route_for",
+        "routes_from",
         "same_value",
     }
     for name in consensus.__all__:

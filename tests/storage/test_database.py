@@ -65,9 +65,9 @@ def test_migrate_is_idempotent_and_reaches_head(home: Path) -> None:
         assert db.current_revision() is None
         db.migrate()
         db.migrate()
-        assert db.current_revision() == db.head_revision() == "0011"
+        assert db.current_revision() == db.head_revision() == "0012"
     with Database.open() as again:  # a second process opening the same file
-        assert again.current_revision() == "0011"
+        assert again.current_revision() == "0012"
 
 
 def test_unusable_url_raises_storage_error_naming_the_fix() -> None:

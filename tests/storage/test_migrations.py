@@ -33,6 +33,7 @@ def test_migrations_create_every_table(db: Database) -> None:
         "learning_flags",
         "api_tokens",
         "value_changes",
+        "track_records",
     }
 
 

@@ -19,7 +19,7 @@ def test_healthz_answers_without_a_login(app: object) -> None:
     with TestClient(app) as client:  # type: ignore[arg-type]
         response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "schema": "0011"}
+    assert response.json() == {"status": "ok", "schema": "0012"}
 
 
 def test_metrics_are_prometheus_text_read_from_the_database(app: object, seeded: Seeded) -> None:

@@ -111,6 +111,10 @@ class PassStats(BaseModel):
     disagreement_by_category: dict[str, float] = Field(default_factory=dict)
     products_by_category: dict[str, int] = Field(default_factory=dict)
     supervisor_calls: int = 0
+    disputed_attributes: int = 0
+    """Attributes sent to the supervisor (its work per call falls as routes are learned)."""
+    routed_attributes: int = 0
+    """Lone values a route settled as absent instead of the supervisor."""
     learnings_added: int = 0
     model_requests: int = 0
     input_tokens: int = 0

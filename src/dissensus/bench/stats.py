@@ -28,6 +28,10 @@ class Observation:
     cost_usd: float
     finished: float
     """Clock reading when the product was committed."""
+    disputed_attributes: int = 0
+    """Attributes sent to the supervisor."""
+    routed_attributes: int = 0
+    """Lone values settled as absent by a route instead (``consensus.routes``)."""
     tokens_by_role: tuple[tuple[str, int], ...] = ()
     seconds_by_role: tuple[tuple[str, float], ...] = ()
     """Model-seconds per role: each call's latency (workers of one product share the team's)."""
@@ -65,6 +69,8 @@ def observe(
         output_tokens=usage.output_tokens,
         cost_usd=cost,
         finished=clock(),
+        disputed_attributes=len(outcome.disputed),
+        routed_attributes=len(outcome.routed),
         tokens_by_role=tuple(sorted(tokens.items())),
         seconds_by_role=tuple(sorted(seconds.items())),
     )
@@ -105,6 +111,8 @@ def pass_stats(items: Sequence[Observation], *, wall_seconds: float = 0.0) -> Pa
         },
         products_by_category={c: len(v) for c, v in sorted(by_cat.items())},
         supervisor_calls=sum(o.supervisor_called for o in items),
+        disputed_attributes=sum(o.disputed_attributes for o in items),
+        routed_attributes=sum(o.routed_attributes for o in items),
         learnings_added=sum(o.learnings_added for o in items),
         model_requests=sum(o.requests for o in items),
         input_tokens=sum(o.input_tokens for o in items),

@@ -17,6 +17,7 @@ from dissensus.consensus.decide import (
 from dissensus.consensus.normalize import NONE_WORDS, normalize, same_value
 from dissensus.consensus.policy import ConsensusPolicy
 from dissensus.consensus.rates import CategoryTally, DisagreementTally
+from dissensus.consensus.routes import Route, route_for, routes_from
 
 __all__ = [
     "NONE_WORDS",
@@ -26,8 +27,11 @@ __all__ = [
     "ConsensusPolicy",
     "DecisionReason",
     "DisagreementTally",
+    "Route",
     "confidence",
     "decide",
     "normalize",
+    "route_for",
+    "routes_from",
     "same_value",
 ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from dissensus.consensus.normalize import normalize
 from dissensus.consensus.policy import ConsensusPolicy
+from dissensus.consensus.routes import Route, RouteKey
 from dissensus.domain.case import AttributeDispute
 from dissensus.domain.extraction import Evaluation, Extraction, Verdict, VerdictKind
 from dissensus.domain.schema import AttributeSpec
@@ -23,9 +24,11 @@ __all__ = [
 ]
 
 DecisionReason = Literal[
-    "agreement", "disagreement", "unconfirmed", "rejected", "ambiguous", "abstained"
+    "agreement", "routed", "disagreement", "unconfirmed", "rejected", "ambiguous", "abstained"
 ]
-"""Why an attribute ended as it did: settled by ``agreement``; or sent up because generators
+"""Why an attribute ended as it did: settled by ``agreement``, or ``routed`` (a lone value settled
+by the supervisor's track record on such values, see ``consensus.routes``); or sent up because
+generators
 gave different values (or agreed on absence under a policy that does not trust it), the evaluator
 said ``wrong``/``missing`` (``rejected``) or ``ambiguous``, a worker ``abstained``, or fewer
 workers than the policy's ``min_voters`` had an opinion on it (``unconfirmed``)."""
@@ -65,6 +68,9 @@ class AttributeDecision(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     evaluator_note: str | None = None
     """The evaluator's verdict, reason and suggestion, for the supervisor and for audits."""
+    lone: RouteKey | None = None
+    """(attribute, role) when one generator alone proposed a value and no worker confirmed it:
+    the dispute whose resolution feeds, and whose settling can follow, a track record."""
 
     def to_dispute(self) -> AttributeDispute:
         """The supervisor's view of this attribute (call it for disputed ones)."""
@@ -90,6 +96,11 @@ class ConsensusOutcome(BaseModel):
     @property
     def all_agreed(self) -> bool:
         return not self.disputed
+
+    @property
+    def routed(self) -> list[str]:
+        """Names of the attributes settled by a route instead of the supervisor."""
+        return [name for name, d in self.decisions.items() if d.reason == "routed"]
 
     @property
     def settled(self) -> dict[str, str | None]:
@@ -132,6 +143,7 @@ def _decide_one(
     extractions: Sequence[Extraction],
     evaluation: Evaluation | None,
     policy: ConsensusPolicy,
+    routes: Mapping[RouteKey, Route],
 ) -> AttributeDecision:
     votes: dict[str, str | None] = {}
     abstained: list[str] = []
@@ -184,16 +196,28 @@ def _decide_one(
         reason = "agreement"
 
     share = top / len(extractions) if extractions else 0.0
+    lone = _lone(name, votes) if reason in ("unconfirmed", "disagreement") else None
+    if lone is not None and routes.get(lone) == "absent":
+        reason, value = "routed", None
+        # As sure as one voice, not an agreement.
+        share = 1 / len(extractions)
     return AttributeDecision(
         attribute=name,
-        agreed=reason == "agreement",
+        agreed=reason in ("agreement", "routed"),
         value=value,
         reason=reason,
         candidates=votes,
         abstained=abstained,
         confidence=confidence(share, verdict.verdict if verdict else None),
         evaluator_note=_note(evaluation, verdict),
+        lone=lone,
     )
+
+
+def _lone(name: str, votes: Mapping[str, str | None]) -> RouteKey | None:
+    """(attribute, role) when exactly one worker voted a value and every other vote is absence."""
+    present = [role for role, value in votes.items() if value is not None]
+    return (name, present[0]) if len(present) == 1 else None
 
 
 def decide(
@@ -201,6 +225,7 @@ def decide(
     evaluation: Evaluation | None,
     attributes: Sequence[AttributeSpec],
     policy: ConsensusPolicy | None = None,
+    routes: Mapping[RouteKey, Route] | None = None,
 ) -> ConsensusOutcome:
     """Decide every attribute of one product from the workers' output. Pure: calls no model.
 
@@ -215,6 +240,8 @@ def decide(
         evaluation: The evaluator's verdicts, or ``None`` when the team has no evaluator.
         attributes: The attributes to decide, in schema order.
         policy: Defaults to :class:`ConsensusPolicy` ().
+        routes: Per (attribute, role), how to settle that worker's lone unconfirmed value
+            without the supervisor (``consensus.routes``); none by default.
 
     Raises:
         ValueError: when two extractions share a role.
@@ -225,7 +252,7 @@ def decide(
         raise ValueError(f"extractions must come from distinct generator roles, got {roles}")
     return ConsensusOutcome(
         decisions={
-            spec.name: _decide_one(spec.name, extractions, evaluation, policy)
+            spec.name: _decide_one(spec.name, extractions, evaluation, policy, routes or {})
             for spec in attributes
         }
     )

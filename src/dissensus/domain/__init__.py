@@ -13,6 +13,7 @@ from dissensus.domain.lexicon import Lexicon, LexiconMatch
 from dissensus.domain.product import SIGNAL_FIELDS, Product
 from dissensus.domain.result import AttributeResult, EnrichedRecord, Status
 from dissensus.domain.schema import AttributeSpec, CatalogSchema, CategorySchema
+from dissensus.domain.track_record import RouteKey, TrackCounts
 from dissensus.domain.usage import Usage
 
 __all__ = [
@@ -36,8 +37,10 @@ __all__ = [
     "LexiconMatch",
     "Product",
     "Resolution",
+    "RouteKey",
     "SolvedExample",
     "Status",
+    "TrackCounts",
     "Usage",
     "Verdict",
     "VerdictKind",

@@ -8,9 +8,10 @@ from pydantic import BaseModel, Field
 
 __all__ = ["AttributeResult", "EnrichedRecord", "Status"]
 
-Status = Literal["consensus", "supervisor", "human", "needs_review", "failed"]
-"""How a value was settled: workers agreed, the supervisor resolved it, a human set it, it waits
-for a human, or nothing usable came back."""
+Status = Literal["consensus", "routed", "supervisor", "human", "needs_review", "failed"]
+"""How a value was settled: workers agreed; one worker's lone value was settled as the
+supervisor's track record on such values says (``consensus.routes``); the supervisor resolved
+it; a human set it; it waits for a human; or nothing usable came back."""
 
 
 class AttributeResult(BaseModel):

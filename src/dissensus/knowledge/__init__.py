@@ -30,6 +30,7 @@ from dissensus.knowledge.memory_manager import (
 )
 from dissensus.knowledge.outcomes import RETIRE_AFTER, record_review_outcomes
 from dissensus.knowledge.retrieval import estimate_tokens, select_for_prompt
+from dissensus.knowledge.track_record import Ruling, TrackRecords
 from dissensus.knowledge.transfer import ImportReport
 from dissensus.knowledge.tree import NodeInfo
 from dissensus.knowledge.versions import (
@@ -67,6 +68,8 @@ __all__ = [
     "PlacementOp",
     "PlacementStep",
     "ReplayOutcome",
+    "Ruling",
+    "TrackRecords",
     "estimate_tokens",
     "record_review_outcomes",
     "select_for_prompt",

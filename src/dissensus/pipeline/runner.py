@@ -31,10 +31,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from dissensus.config import Settings
-from dissensus.consensus import ConsensusPolicy
-from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product
+from dissensus.consensus import ConsensusPolicy, Route, routes_from
+from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product, RouteKey
 from dissensus.errors import SchemaError
-from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager
+from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager, TrackRecords
 from dissensus.llm import LLM
 from dissensus.observability import redact_url, stored_call
 from dissensus.observability.metrics import ProductOutcomeLabel, RunMetrics
@@ -169,6 +169,7 @@ class Runner:
             maturity=ReviewQueue(self.db).maturity_for(run_id),
             learning_kinds=s.learning_kinds,
             tracing=self.tracing,
+            track=TrackRecords(self.db) if s.learning and s.consensus.route_after > 0 else None,
         )
 
     async def run(self, request: RunRequest) -> RunSummary:
@@ -291,6 +292,7 @@ class Runner:
             learnings: list[Learning] = []
             # Read once per batch, like the rules: what this batch learns reaches the next one.
             category = evidence.for_category(first.path) if first is not None else None
+            routes = self._routes(first)
             if first is not None and self.settings.use_knowledge and schema.has(first.path):
                 names = [a.name for a in schema.attributes_for(first.path)]
                 learnings = self.kb.retrieve(
@@ -299,7 +301,9 @@ class Runner:
 
             async def one(record: InputRecord) -> None:
                 async with gate:
-                    outcome = await self._process(record, schema, enricher, learnings, category)
+                    outcome = await self._process(
+                        record, schema, enricher, learnings, category, routes
+                    )
                 self._save(store, record, outcome)
                 if outcome.record.error is not None:
                     log.warning(
@@ -326,6 +330,7 @@ class Runner:
         enricher: ProductEnricher,
         learnings: list[Learning],
         category: CategoryEvidence | None = None,
+        routes: dict[RouteKey, Route] | None = None,
     ) -> ProductOutcome:
         product = record.product
         if product is None:
@@ -343,7 +348,7 @@ class Runner:
         limit = self.settings.product_timeout_seconds or None
         try:
             outcome = await asyncio.wait_for(
-                enricher.enrich(product, attributes, learnings, evidence), timeout=limit
+                enricher.enrich(product, attributes, learnings, evidence, routes), timeout=limit
             )
         except TimeoutError:
             return _error(
@@ -353,6 +358,14 @@ class Runner:
             )
         outcome.record.notes = notes
         return outcome
+
+    def _routes(self, first: Product | None) -> dict[RouteKey, Route]:
+        """The routes the category's track record earns; none for a run without knowledge."""
+        c = self.settings.consensus
+        if first is None or not self.settings.use_knowledge or c.route_after <= 0:
+            return {}
+        record = TrackRecords(self.db).for_category(first.path.key)
+        return routes_from(record, after=c.route_after, share=c.route_share)
 
     def _save(self, store: RunStore, record: InputRecord, outcome: ProductOutcome) -> None:
         rec = outcome.record

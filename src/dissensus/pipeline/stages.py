@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dissensus.consensus import ConsensusOutcome, ConsensusPolicy, decide
+from dissensus.consensus import ConsensusOutcome, ConsensusPolicy, Route, decide, same_value
 from dissensus.domain import (
     AttributeResult,
     AttributeSpec,
@@ -20,11 +20,13 @@ from dissensus.domain import (
     Learning,
     LearningKind,
     Product,
+    RouteKey,
     Status,
+    TrackCounts,
     Usage,
 )
 from dissensus.domain.injection import injection_reason
-from dissensus.knowledge import MemoryManager
+from dissensus.knowledge import MemoryManager, Ruling, TrackRecords
 from dissensus.llm import CallRecord, recording
 from dissensus.observability.tracing import Tracing
 from dissensus.review import ReviewContext, ReviewPolicy, ReviewTicket, SupervisorView
@@ -40,6 +42,8 @@ class ProductOutcome:
 
     record: EnrichedRecord
     disputed: list[str] = field(default_factory=list)
+    routed: list[str] = field(default_factory=list)
+    """Attributes settled by a route (``consensus.routes``) instead of the supervisor."""
     supervisor_called: bool = False
     learnings_added: list[str] = field(default_factory=list)
     learnings_held: int = 0
@@ -79,6 +83,7 @@ class ProductEnricher:
         maturity: Callable[[str], int] | None = None,
         learning_kinds: Sequence[LearningKind] = ("value", "example", "rule"),
         tracing: Tracing | None = None,
+        track: TrackRecords | None = None,
     ) -> None:
         self.team = team
         self.policy = policy
@@ -96,6 +101,8 @@ class ProductEnricher:
         # batch cannot both decide to create the same branch.
         self._placing = asyncio.Lock()
         self.tracing = tracing if tracing is not None else Tracing.off()
+        self.track = track
+        """Where the supervisor's rulings on lone values are counted (learning runs only)."""
 
     async def enrich(
         self,
@@ -103,11 +110,13 @@ class ProductEnricher:
         attributes: list[AttributeSpec],
         learnings: list[Learning],
         evidence: ProductEvidence | None = None,
+        routes: Mapping[RouteKey, Route] | None = None,
     ) -> ProductOutcome:
         """Run one product through workers, consensus and (on a dispute) the supervisor.
 
         ``evidence`` carries the product's retrieved solved examples and the category's
         lexicon; without it the generators work zero-shot and the lexicon worker sits out.
+        ``routes`` are the category's (``consensus.routes``): lone values consensus may settle.
         """
         attrs = {
             "dissensus.run.id": self.run_id,
@@ -115,7 +124,7 @@ class ProductEnricher:
             "dissensus.category": product.category,
         }
         with recording() as calls, self.tracing.span("product", attrs) as span:
-            result = await self._enrich(product, attributes, learnings, evidence)
+            result = await self._enrich(product, attributes, learnings, evidence, routes or {})
             if span is not None:
                 span.set_attribute("dissensus.disputed_attributes", list(result.disputed))
                 span.set_attribute("dissensus.supervisor_called", result.supervisor_called)
@@ -129,6 +138,7 @@ class ProductEnricher:
         attributes: list[AttributeSpec],
         learnings: list[Learning],
         evidence: ProductEvidence | None,
+        routes: Mapping[RouteKey, Route],
     ) -> ProductOutcome:
         ids = [item.id for item in learnings]
         if evidence is not None:
@@ -138,14 +148,23 @@ class ProductEnricher:
             ids = list(dict.fromkeys(ids))
         with self.tracing.span("workers", {"dissensus.learning_ids": ids}):
             work = await self.team.run(product, attributes, learnings, evidence)
+        # A product whose text addresses the model is never settled by a route, and its
+        # rulings teach no route: a seller must not be able to steer what gets dropped.
+        hostile = injection_reason(_hostile_text(product)) is not None
         with self.tracing.span("consensus") as span:
-            outcome = decide(work.extractions, work.evaluation, attributes, self.policy)
+            outcome = decide(
+                work.extractions,
+                work.evaluation,
+                attributes,
+                self.policy,
+                {} if hostile else routes,
+            )
             if span is not None:
                 span.set_attribute("dissensus.disputed_attributes", list(outcome.disputed))
         results = {
             name: AttributeResult(
                 value=d.value,
-                status="consensus",
+                status="routed" if d.reason == "routed" else "consensus",
                 confidence=d.confidence,
                 learnings=ids,
             )
@@ -158,6 +177,7 @@ class ProductEnricher:
         result = ProductOutcome(
             record=EnrichedRecord(id=product.id, category=product.category),
             disputed=list(outcome.disputed),
+            routed=outcome.routed,
             work=work,
             learnings_in_prompt=len(ids),
         )
@@ -176,6 +196,8 @@ class ProductEnricher:
             )
             models.append(report.model)
             results.update(self._settle(case, report, ids))
+            if self.track is not None and not hostile:
+                self.track.add(product.path.key, _rulings(outcome, report))
             if self._should_learn(report):
                 with self.tracing.span("learn"):
                     result.learnings_added, result.learnings_held = await self._learn(case, report)
@@ -274,9 +296,7 @@ class ProductEnricher:
         held = 0
         # The product's text and signals are the seller's and customers' words: if they address
         # the model, nothing this case teaches goes live without a person.
-        hold = injection_reason(
-            "\n".join([case.product.text, json.dumps(case.product.signals(), ensure_ascii=False)])
-        )
+        hold = injection_reason(_hostile_text(case.product))
         async with self._placing:
             for draft in report.resolution.learnings:
                 if draft.kind not in self.learning_kinds:
@@ -286,6 +306,35 @@ class ProductEnricher:
                     added.append(placement.learning_id)
                     held += placement.held is not None
         return added, held
+
+
+def _rulings(outcome: ConsensusOutcome, report: SupervisorReport) -> list[Ruling]:
+    """The supervisor's rulings on the lone values it settled: kept (upheld) or not.
+
+    An unsure or hand-off resolution rules on nothing, like it teaches nothing.
+    """
+    resolution = report.resolution
+    if resolution is None or resolution.needs_human:
+        return []
+    rulings: list[Ruling] = []
+    for name, decision in outcome.decisions.items():
+        if decision.agreed or decision.lone is None or name not in resolution.values:
+            continue
+        attribute, role = decision.lone
+        ruled = resolution.values[name]
+        if same_value(ruled, decision.candidates.get(role)):
+            one = TrackCounts(upheld=1)
+        elif same_value(ruled, None):
+            one = TrackCounts(absent=1)
+        else:
+            one = TrackCounts(replaced=1)
+        rulings.append((attribute, role, one))
+    return rulings
+
+
+def _hostile_text(product: Product) -> str:
+    """Everything a seller or customer wrote about the product, as one text to screen."""
+    return "\n".join([product.text, json.dumps(product.signals(), ensure_ascii=False)])
 
 
 def _case(

@@ -42,6 +42,7 @@ __all__ = [
     "Run",
     "RunProduct",
     "SignalRow",
+    "TrackRecordRow",
     "UTCDateTime",
     "UserRow",
     "WebSessionRow",
@@ -419,3 +420,19 @@ class LearningFlagRow(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrackRecordRow(Base):
+    """How the supervisor ruled on one worker's lone values of one attribute in one category
+    (revision 0012): counters that ``consensus.routes`` turns into routes."""
+
+    __tablename__ = "track_records"
+
+    category: Mapped[str] = mapped_column(String(400), primary_key=True)
+    """The category's knowledge-tree key (``/shoes/boots``): routes apply to that exact node."""
+    attribute: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    upheld: Mapped[int] = mapped_column(Integer, default=0)
+    absent: Mapped[int] = mapped_column(Integer, default=0)
+    replaced: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,104 @@
+"""Routes in runs: the supervisor's rulings on lone values are counted while a run learns, and
+later lone values of the same kind are settled without it (scripted models)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dissensus.config import GeneratorConfig, Settings
+from dissensus.domain import TrackCounts
+from dissensus.knowledge import TrackRecords
+from dissensus.llm import ModelPool
+from dissensus.pipeline import Runner, RunRequest
+from dissensus.storage import Database
+
+from .conftest import Script, Supervisor, generators, read_output, resolution, write_catalog
+
+pytestmark = pytest.mark.anyio
+
+SCHEMA = """\
+categories:
+  - path: Home > Knives
+    attributes:
+      - {name: Brand, description: The maker as written}
+      - {name: Color}
+"""
+VERIFIED = [
+    {
+        "id": "v1",
+        "title": "Acme Chef Knife",
+        "category": "Home > Knives",
+        "attributes": {"Brand": "Acme"},
+    },
+]
+TITLES = [f"Acme Knife {n}in" for n in range(1, 7)]
+
+
+async def run(
+    tmp_path: Path,
+    db: Database,
+    run_id: str,
+    titles: list[str],
+    *,
+    learning: bool,
+    route_after: int = 2,
+) -> tuple[list[dict[str, Any]], Supervisor]:
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(SCHEMA, encoding="utf-8")
+    verified = tmp_path / "verified.jsonl"
+    verified.write_text("".join(json.dumps(v) + "\n" for v in VERIFIED), encoding="utf-8")
+    products = [
+        {"id": f"p{i}", "title": t, "category": "Home > Knives"} for i, t in enumerate(titles)
+    ]
+    catalog = write_catalog(tmp_path / f"{run_id}.jsonl", products)
+    # The generator reads the blade length as a color; the lexicon knows Acme but no color.
+    gen_a, _ = generators(Script(a={t: {"Brand": "Acme", "Color": t.split()[-1]} for t in titles}))
+    supervisor = Supervisor({t: resolution({"Color": None}) for t in titles})
+    settings = Settings(
+        generators=[GeneratorConfig(model="scripted:gen-a")],
+        evaluator=None,
+        supervisor="scripted:supervisor",
+        batch_size=1,
+        concurrency=1,
+        learning=learning,
+        consensus={"route_after": route_after, "route_share": 0.75},
+    )
+    out = tmp_path / f"{run_id}.out.jsonl"
+    async with ModelPool() as pool:
+        pool.add(gen_a)
+        pool.add(supervisor.llm)
+        runner = Runner(settings, db=db, open_model=pool.get)
+        await runner.run(RunRequest(catalog, schema, out, run_id=run_id, verified_path=verified))
+    return read_output(out), supervisor
+
+
+async def test_after_two_overturned_lone_values_the_next_ones_are_routed(
+    tmp_path: Path, db: Database
+) -> None:
+    out, supervisor = await run(tmp_path, db, "learn", TITLES[:4], learning=True)
+    # Two cases taught the record (3 / 4 = 0.75 against absent); the other two went no further.
+    assert len(supervisor.cases) == 2
+    colors = [(r["attributes"]["Color"]["value"], r["attributes"]["Color"]["status"]) for r in out]
+    assert colors == [(None, "supervisor")] * 2 + [(None, "routed")] * 2
+    assert all(r["attributes"]["Brand"]["status"] == "consensus" for r in out)
+    track = TrackRecords(db)
+    assert track.for_category("/home/knives") == {("Color", "generator-a"): TrackCounts(absent=2)}
+
+    # A run that does not learn follows the routes and adds no rulings.
+    out, supervisor = await run(tmp_path, db, "frozen", TITLES[4:], learning=False)
+    assert supervisor.cases == []
+    assert [r["attributes"]["Color"]["status"] for r in out] == ["routed", "routed"]
+    assert track.for_category("/home/knives") == {("Color", "generator-a"): TrackCounts(absent=2)}
+
+
+async def test_routing_off_sends_every_lone_value_up_and_counts_nothing(
+    tmp_path: Path, db: Database
+) -> None:
+    out, supervisor = await run(tmp_path, db, "off", TITLES[:4], learning=True, route_after=0)
+    assert len(supervisor.cases) == 4
+    assert [r["attributes"]["Color"]["status"] for r in out] == ["supervisor"] * 4
+    assert TrackRecords(db).for_category("/home/knives") == {}
