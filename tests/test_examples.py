@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from dissensus.config import Settings
+from dissensus.config import ConsensusSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,6 +25,8 @@ def test_every_setting_is_in_the_example_config() -> None:
     text = (ROOT / "examples" / "config.yaml").read_text()
     missing = [name for name in Settings.model_fields if name != "home" and f"{name}:" not in text]
     assert missing == []
+    consensus = [n for n in ConsensusSettings.model_fields if f"  {n}:" not in text]
+    assert consensus == []
 
 
 def test_the_python_api_example_runs_and_prints_what_it_promises(tmp_path: Path) -> None:

@@ -162,8 +162,11 @@ def print_summary(summary: RunSummary, *, to: Console | None = None) -> None:
             f"consensus with this run's learnings in the workers' evidence; disagreement "
             f"{impact.first_half_disagreement:.0%} in the first half of each category's products, "
             f"{impact.second_half_disagreement:.0%} in the second; supervisor calls "
-            f"{impact.first_half_supervisor_calls} → {impact.second_half_supervisor_calls}; "
-            f"learnings {kinds}",
+            f"{impact.first_half_supervisor_calls} → {impact.second_half_supervisor_calls}, "
+            f"attributes they were asked about per product "
+            f"{impact.first_half_disputed_attributes:.1f} → "
+            f"{impact.second_half_disputed_attributes:.1f} ({impact.routed} lone values dropped "
+            f"by routes instead); learnings {kinds}",
             highlight=False,
         )
     table = Table(title="Disagreement by category")

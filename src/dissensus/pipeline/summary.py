@@ -43,6 +43,12 @@ class LearningImpact(BaseModel):
     second_half_disagreement: float = 0.0
     first_half_supervisor_calls: int = 0
     second_half_supervisor_calls: int = 0
+    first_half_disputed_attributes: float = 0.0
+    """Attributes sent to the supervisor per product, in the first halves."""
+    second_half_disputed_attributes: float = 0.0
+    routed: int = 0
+    """Lone values settled as absent by a route (``consensus.routes``) instead of the
+    supervisor: what the supervisor's earlier rulings spared it."""
 
 
 class RunSummary(BaseModel):
@@ -131,6 +137,7 @@ def _impact(rows: list[RunProduct], learned: list[Learning]) -> LearningImpact:
         for attribute in (row.output.get("attributes") or {}).values():
             if attribute["status"] == "consensus" and ids.intersection(attribute["learnings"]):
                 impact.settled_by_learnings += 1
+            impact.routed += attribute["status"] == "routed"
     first: list[RunProduct] = []
     second: list[RunProduct] = []
     for items in by_category.values():
@@ -141,7 +148,13 @@ def _impact(rows: list[RunProduct], learned: list[Learning]) -> LearningImpact:
     impact.second_half_disagreement = _disputed(second)
     impact.first_half_supervisor_calls = sum(1 for r in first if r.supervisor_called)
     impact.second_half_supervisor_calls = sum(1 for r in second if r.supervisor_called)
+    impact.first_half_disputed_attributes = _per_product(first)
+    impact.second_half_disputed_attributes = _per_product(second)
     return impact
+
+
+def _per_product(rows: list[RunProduct]) -> float:
+    return round(sum(r.disputed_attributes for r in rows) / len(rows), 2) if rows else 0.0
 
 
 def _disputed(rows: list[RunProduct]) -> float:
