@@ -83,6 +83,13 @@ def test_governance_writes_are_recorded_under_the_tokens_user(
     assert sorted(lr["id"] for lr in listed) == sorted([seeded.active_id, seeded.proposed_id])
     assert api.get(f"{API}/kb/learnings/{seeded.active_id}", headers=reviewer).status_code == 200
     assert api.get(f"{API}/kb/version", headers=reviewer).json()["version"] >= 3
+    provenance = api.get(f"{API}/kb/learnings/{seeded.active_id}/provenance", headers=reviewer)
+    assert provenance.status_code == 200, provenance.text
+    sources = KnowledgeBase(seeded.db).get(seeded.active_id).sources
+    assert [c["source"] for c in provenance.json()["cases"]] == sources
+    assert isinstance(provenance.json()["uses"], list)
+    gone = api.get(f"{API}/kb/learnings/L-nope/provenance", headers=reviewer)
+    assert gone.status_code == 404
 
 
 def test_runs_and_records_match_the_cli_json_and_the_dashboard(

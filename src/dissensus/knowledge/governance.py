@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from pydantic import BaseModel
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dissensus.domain import Learning, LearningStatus
@@ -48,9 +50,17 @@ from dissensus.knowledge.versions import (
     learning_versions,
     state_at,
 )
-from dissensus.storage import KbNode, LearningRow, utcnow
+from dissensus.storage import KbEvent, KbNode, LearningRow, utcnow
 
-__all__ = ["Governance"]
+__all__ = ["Governance", "KbSizePoint"]
+
+
+class KbSizePoint(BaseModel):
+    """The knowledge base's learnings by status right after one version (a chart's point)."""
+
+    version: int
+    at: datetime
+    counts: dict[str, int]
 
 
 class Governance:
@@ -220,6 +230,35 @@ class Governance:
         """The whole knowledge base at ``version`` (``None``: now)."""
         with self._db.read() as session:
             return current_state(session) if version is None else state_at(session, version)
+
+    def size_series(self, cache: dict[int, dict[str, int]], points: int = 24) -> list[KbSizePoint]:
+        """Learnings by status at up to ``points`` versions spread over the whole history.
+
+        ``cache`` keeps the counts of versions already computed: a past version never changes.
+        """
+        with self._db.read() as session:
+            head = session.scalar(select(func.max(KbEvent.seq))) or 0
+            if head == 0:
+                return []
+            step = max(1, head // (points - 1))
+            wanted = sorted({*range(step, head + 1, step), head})
+            times = dict(
+                session.execute(
+                    select(KbEvent.seq, KbEvent.at).where(KbEvent.seq.in_(wanted))
+                ).all()
+            )
+        series = []
+        for version in wanted:
+            if version not in cache:
+                counts: dict[str, int] = {}
+                for learning in self.state(version).learnings.values():
+                    counts[learning.status] = counts.get(learning.status, 0) + 1
+                cache[version] = counts
+            if version in times:
+                series.append(
+                    KbSizePoint(version=version, at=times[version], counts=cache[version])
+                )
+        return series
 
     def diff(self, from_version: int, to_version: int | None = None) -> KbDiff:
         """What changed between two versions (``to_version`` ``None``: the current one)."""

@@ -16,8 +16,9 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from dissensus.knowledge.governance import KbSizePoint
 from dissensus.report.charts import series_style
-from dissensus.web._reports import KbSizePoint, RunPoint
+from dissensus.web._reports import RunPoint
 
 __all__ = [
     "cost_chart",

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from dissensus.review.provenance import queue_depth_series
 from dissensus.web import _charts, _reports
 from dissensus.web._auth import require
 from dissensus.web._deps import WebDeps, deps, render
@@ -51,9 +52,9 @@ def chart(name: ChartName, user: Reader, app: App) -> Response:
     elif name == "cost":
         svg = _charts.cost_chart(_reports.run_series(app.db))
     elif name == "queue":
-        svg = _charts.queue_depth_chart(_reports.queue_depth_series(app.db))
+        svg = _charts.queue_depth_chart(queue_depth_series(app.db))
     else:
-        svg = _charts.kb_size_chart(_reports.kb_size_series(app.governance, app.cache))
+        svg = _charts.kb_size_chart(app.governance.size_series(app.cache.setdefault("kb_size", {})))
     headers = {
         "Cache-Control": "no-store",
         # matplotlib writes its SVG styles inline; nothing else may load inside the image.

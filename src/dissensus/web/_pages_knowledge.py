@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from dissensus.domain import Learning, LearningStatus
 from dissensus.errors import DissensusError, KnowledgeError
-from dissensus.web import _reports
+from dissensus.review.provenance import cases_of, outputs_using
 from dissensus.web._auth import flash, require
 from dissensus.web._deps import WebDeps, deps, render
 from dissensus.web.users import User
@@ -85,8 +85,8 @@ def learning_page(
         request,
         "learning.html",
         learning=learning,
-        cases=_reports.cases_of(app.db, learning),
-        uses=_reports.outputs_using(app.db, learning_id),
+        cases=cases_of(app.db, learning),
+        uses=outputs_using(app.db, learning_id),
         versions=app.governance.versions(learning_id),
         events=app.kb.history(learning_id=learning_id),
     )

@@ -49,6 +49,7 @@ from dissensus.review import (
     restore,
     value_history,
 )
+from dissensus.review.provenance import CaseView, OutputUse, cases_of, outputs_using
 from dissensus.web._auth import Action, allowed
 from dissensus.web._deps import WebDeps
 from dissensus.web.users import User
@@ -120,6 +121,13 @@ class SubmitIn(BaseModel):
     """Attribute → final value (``null``: absent from the text)."""
     all_absent: bool = False
     """Required to submit every reviewed attribute as absent (an empty answer is refused)."""
+
+
+class ProvenanceOut(BaseModel):
+    """Where a learning came from and where it was used."""
+
+    cases: list[CaseView]
+    uses: list[OutputUse]
 
 
 class SubmitOut(BaseModel):
@@ -336,6 +344,15 @@ def create_api(deps: WebDeps, pool: ModelPool) -> FastAPI:
     @api.get("/kb/learnings/{learning_id}", response_model=Learning)
     def learning(learning_id: str, user: Reader) -> Learning:
         return deps.kb.get(learning_id)
+
+    @api.get("/kb/learnings/{learning_id}/provenance", response_model=ProvenanceOut)
+    def provenance(learning_id: str, user: Reader) -> ProvenanceOut:
+        """The cases the learning cites and the newest outputs its prompts produced: the same
+        read as the web app's learning page."""
+        learning = deps.kb.get(learning_id)
+        return ProvenanceOut(
+            cases=cases_of(deps.db, learning), uses=outputs_using(deps.db, learning_id)
+        )
 
     @api.get("/kb/version")
     def version(user: Reader) -> dict[str, int]:
