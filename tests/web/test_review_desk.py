@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -36,6 +37,9 @@ def test_the_item_page_offers_every_models_value_to_accept(
     assert 'data-value="Kaito"' in page and 'data-value="Kaito Chef"' in page
     assert page.index('data-value="Kaito"') < page.index('data-value="Kaito Chef"')
     assert "supervisor, generator-a" in page
+    # Each with a score: the supervisor's confidence, else the share of voices behind it.
+    assert re.search(r"supervisor, generator-a · 0\.\d\d</small>", page), page
+    assert "generator-b · 0.50</small>" in page
     assert '<option value="Kaito">' in page  # the datalist: suggestions without JavaScript
     assert "autofocus" in page and 'id="submit-next"' in page
     assert '<script src="/static/review.js" defer></script>' in page

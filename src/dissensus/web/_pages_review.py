@@ -264,20 +264,34 @@ def _rows(detail: ReviewDetail) -> list[dict[str, object]]:
 
 
 def _suggestions(detail: ReviewDetail, name: str) -> list[dict[str, str]]:
-    """The values the models proposed for ``name``, supervisor first, each once, with who said it.
+    """The values the models proposed for ``name``, supervisor first, each once, with who said it
+    and a score.
 
-    A reviewer accepts one with a click or a key instead of retyping it.
+    A reviewer accepts one with a click or a key instead of retyping it. The score is what the
+    system itself would trust the value with: the supervisor's confidence for its value, else the
+    share of the workers (evaluator included when it suggested it) that proposed it — as in
+    Argilla, a hint for the reviewer's eye, not a decision.
     """
     ctx = detail.context
     found: dict[str, list[str]] = {}
+    scores: dict[str, float] = {}
     resolution = ctx.supervisor.resolution if ctx.supervisor else None
     if resolution is not None and resolution.values.get(name):
-        found.setdefault(str(resolution.values[name]), []).append("supervisor")
+        value = str(resolution.values[name])
+        found.setdefault(value, []).append("supervisor")
+        scores[value] = resolution.confidence
     verdict = ctx.evaluation.verdicts.get(name) if ctx.evaluation else None
+    voices = len(ctx.extractions) + (verdict is not None)
     if verdict is not None and verdict.suggestion:
         found.setdefault(verdict.suggestion, []).append("evaluator")
     for extraction in ctx.extractions:
-        value = extraction.values.get(name)
-        if value and not extraction.abstained:
-            found.setdefault(value, []).append(extraction.role)
-    return [{"value": value, "by": ", ".join(by)} for value, by in found.items()][:9]
+        proposed = extraction.values.get(name)
+        if proposed and not extraction.abstained:
+            found.setdefault(proposed, []).append(extraction.role)
+    for option, by in found.items():
+        share = len([r for r in by if r != "supervisor"]) / voices if voices else 0.0
+        scores[option] = max(scores.get(option, 0.0), share)
+    ranked = sorted(found, key=lambda v: -scores[v])
+    return [{"value": v, "by": ", ".join(found[v]), "score": f"{scores[v]:.2f}"} for v in ranked][
+        :9
+    ]
