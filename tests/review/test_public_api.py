@@ -14,6 +14,7 @@ FORBIDDEN = ("pipeline", "supervisor", "workers", "consensus", "cli", "web", "be
 def test_exported_members() -> None:
     assert review.__all__ == [
         "OutputRefresh",
+        "QueueFilters",
         "QueueStats",
         "ReviewContext",
         "ReviewDetail",

@@ -125,6 +125,15 @@ def test_the_review_queue_claim_and_submit(api: TestClient, seeded: Seeded) -> N
     reviewer = bearer(seeded, "reviewer")
     items = api.get(f"{API}/review/items", headers=reviewer).json()
     assert [i["id"] for i in items] == [seeded.item_id]
+    # The desk's filters: category subtree and text, as the web queue applies them.
+    for query, expected in [
+        ("category=Home", [seeded.item_id]),
+        ("category=Garden", []),
+        ("q=kaito", [seeded.item_id]),
+        ("q=no-such-text", []),
+    ]:
+        found = api.get(f"{API}/review/items?{query}", headers=reviewer).json()
+        assert [i["id"] for i in found] == expected, query
     assert api.get(f"{API}/review/items/{seeded.item_id}", headers=reviewer).status_code == 200
     claimed = api.post(f"{API}/review/items/{seeded.item_id}/claim", headers=reviewer)
     assert claimed.status_code == 200 and claimed.json()["claimed_by"] == USERS["reviewer"]

@@ -21,6 +21,7 @@ from dissensus.review.export import (
 )
 from dissensus.review.history import ValueChange, restore, value_history
 from dissensus.review.item import (
+    QueueFilters,
     QueueStats,
     ReviewContext,
     ReviewDetail,
@@ -39,6 +40,7 @@ from dissensus.review.teaching import ReviewTeacher, describe_taught, review_dra
 
 __all__ = [
     "OutputRefresh",
+    "QueueFilters",
     "QueueStats",
     "ReviewContext",
     "ReviewDetail",

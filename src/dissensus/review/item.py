@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +21,7 @@ from dissensus.knowledge import Placement
 
 __all__ = [
     "REASON_PRIORITY",
+    "QueueFilters",
     "QueueStats",
     "ReviewContext",
     "ReviewDetail",
@@ -43,6 +44,22 @@ consensus result."""
 
 ReviewState = Literal["open", "claimed", "done"]
 """``open`` items can be claimed (a claim past its timeout counts as open again)."""
+
+
+class QueueFilters(TypedDict, total=False):
+    """The review queue's filters, one set for listing and counting, for every front.
+
+    ``state`` is the effective state (``open`` includes claims past their expiry);
+    ``category`` matches the category and everything under it; ``query`` matches the product id
+    or any text of the item (title, description, values), case-insensitively.
+    """
+
+    state: ReviewState | None
+    run_id: str | None
+    reason: ReviewReason | None
+    category: str | None
+    query: str | None
+
 
 REASON_PRIORITY: dict[ReviewReason, int] = {
     "needs_human": 0,

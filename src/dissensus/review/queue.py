@@ -18,7 +18,7 @@ import builtins
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import ColumnElement, Executable, Text, and_, cast, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from dissensus.llm import LLM
 from dissensus.review.history import record_changes
 from dissensus.review.item import (
     REASON_PRIORITY,
+    QueueFilters,
     QueueStats,
     ReviewContext,
     ReviewDetail,
@@ -258,70 +259,40 @@ class ReviewQueue:
     # --- reading --------------------------------------------------------------------------
 
     def list(
-        self,
-        *,
-        state: ReviewState | None = None,
-        run_id: str | None = None,
-        reason: ReviewReason | None = None,
-        category: str | None = None,
-        query: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
+        self, *, limit: int = 100, offset: int = 0, **where: Unpack[QueueFilters]
     ) -> builtins.list[ReviewItem]:
-        """Items in claim order (priority, then oldest first), optionally filtered.
-
-        ``state`` is the effective state: ``open`` includes claims past their expiry.
-        ``category`` matches the category and everything under it; ``query`` matches the
-        product id or any text of the item (title, description, values), case-insensitively.
-        """
+        """Items in claim order (priority, then oldest first), filtered by ``where``
+        (:class:`QueueFilters`)."""
         now = self._clock()
-        query_ = self._filtered(select(ReviewItemRow), now, state, run_id, reason, category, query)
-        query_ = query_.order_by(ReviewItemRow.priority, ReviewItemRow.id)
+        query = self._filtered(select(ReviewItemRow), now, where)
+        query = query.order_by(ReviewItemRow.priority, ReviewItemRow.id)
         with self.db.read() as session:
-            rows = session.scalars(query_.limit(limit).offset(offset)).all()
+            rows = session.scalars(query.limit(limit).offset(offset)).all()
             return [_item(row, now) for row in rows]
 
-    def count(
-        self,
-        *,
-        state: ReviewState | None = None,
-        run_id: str | None = None,
-        reason: ReviewReason | None = None,
-        category: str | None = None,
-        query: str | None = None,
-    ) -> int:
+    def count(self, **where: Unpack[QueueFilters]) -> int:
         """How many items :meth:`list` would page through with the same filters."""
         now = self._clock()
-        counted = self._filtered(
-            select(func.count()).select_from(ReviewItemRow),
-            now, state, run_id, reason, category, query,
-        )  # fmt: skip
+        counted = self._filtered(select(func.count()).select_from(ReviewItemRow), now, where)
         with self.db.read() as session:
             return int(session.scalar(counted) or 0)
 
     @staticmethod
-    def _filtered(
-        query: Any,
-        now: datetime,
-        state: ReviewState | None,
-        run_id: str | None,
-        reason: ReviewReason | None,
-        category: str | None,
-        text: str | None,
-    ) -> Any:
-        if state is not None:
+    def _filtered(query: Any, now: datetime, where: QueueFilters) -> Any:
+        if (state := where.get("state")) is not None:
             query = query.where(_in_state(state, now))
-        if run_id is not None:
+        if (run_id := where.get("run_id")) is not None:
             query = query.where(ReviewItemRow.run_id == run_id)
-        if reason is not None:
+        if (reason := where.get("reason")) is not None:
             query = query.where(ReviewItemRow.reason == reason)
-        if category:
+        if category := where.get("category"):
             query = query.where(
                 or_(
                     ReviewItemRow.category == category,
                     ReviewItemRow.category.startswith(f"{category} >", autoescape=True),
                 )
             )
+        text = where.get("query")
         if text and text.strip():
             needle = text.strip().lower()
             query = query.where(

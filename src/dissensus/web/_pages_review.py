@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from dissensus.errors import DissensusError, ReviewError
 from dissensus.review import (
+    QueueFilters,
     ReviewDetail,
     ReviewReason,
     describe_taught,
@@ -54,15 +55,15 @@ def queue_page(
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """The queue in claim order: filtered by state, run, reason, category and text, paged."""
-    filters = {
+    filters: QueueFilters = {
         "state": None if state == "all" else state,
         "run_id": run or None,
         "reason": reason,
         "category": category or None,
         "query": q or None,
     }
-    total = app.queue.count(**filters)  # type: ignore[arg-type]
-    items = app.queue.list(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)  # type: ignore[arg-type]
+    total = app.queue.count(**filters)
+    items = app.queue.list(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     args = {"state": state, "run": run, "reason": reason, "category": category, "q": q}
 
     def link(**changes: object) -> str:

@@ -302,12 +302,21 @@ def create_api(deps: WebDeps, pool: ModelPool) -> FastAPI:
         state: ReviewState | None = "open",
         run_id: str | None = None,
         reason: ReviewReason | None = None,
+        category: Annotated[str | None, Query(max_length=300)] = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[ReviewItem]:
-        """Items in claim order (``state`` open, claimed or done; omit it for all)."""
+        """Items in claim order (``state`` open, claimed or done; omit it for all), filtered
+        as on the review desk: run, reason, category (and everything under it), text ``q``."""
         return deps.queue.list(
-            state=state, run_id=run_id, reason=reason, limit=limit, offset=offset
+            state=state,
+            run_id=run_id,
+            reason=reason,
+            category=category,
+            query=q,
+            limit=limit,
+            offset=offset,
         )
 
     @api.get("/review/items/{item_id}", response_model=ReviewDetail)
