@@ -46,6 +46,10 @@ def test_list_shows_open_items_in_claim_order_and_as_json(cli_db: Database) -> N
     ]
     assert [(i["product_id"], i["state"]) for i in items] == [("k0", "open")]
     assert invoke("list", "--json", "--state", "done").output == ""
+    # The desk's filters: text in the product id, and a category subtree.
+    found = [json.loads(x) for x in invoke("list", "--json", "-q", "k1").output.splitlines()]
+    assert [i["product_id"] for i in found] == ["k1"]
+    assert invoke("list", "--json", "--category", "Garden").output == ""
 
 
 def test_next_claims_for_the_user_and_shows_the_item(cli_db: Database) -> None:

@@ -81,7 +81,15 @@ def list_items(
     run_id: Annotated[str | None, typer.Option("--run", help="Only this run.")] = None,
     reason: Annotated[
         ReviewReason | None,
-        typer.Option("--reason", help="needs_human, low_confidence, unverified or audit."),
+        typer.Option("--reason", help="needs_human, signal, low_confidence, unverified or audit."),
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option("--category", help="This category and everything under it."),
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option("--query", "-q", help="Text in the product id, title or values."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most N items.")] = 50,
     as_json: JsonOpt = False,
@@ -91,7 +99,12 @@ def list_items(
     """Items in claim order (needs a human, then low confidence, then audits; oldest first)."""
     _, _, queue = _open(config, db)
     items = queue.list(
-        state=None if state == "all" else state, run_id=run_id, reason=reason, limit=limit
+        state=None if state == "all" else state,
+        run_id=run_id,
+        reason=reason,
+        category=category,
+        query=query,
+        limit=limit,
     )
     if as_json:
         for item in items:
