@@ -461,7 +461,8 @@ def readme_command_lines() -> list[str]:
     blocks = re.findall(r"^```[^\n]*\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
     commands: list[str] = []
     for block in blocks:
-        for line in block.splitlines():
+        # A line ending in a backslash goes on on the next one, as in a shell.
+        for line in block.replace("\\\n", " ").splitlines():
             line = line.split("  #", 1)[0].strip()
             commands += [part.strip() for part in line.split(" | ") if part.strip()]
     return commands

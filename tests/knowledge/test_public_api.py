@@ -39,6 +39,8 @@ def test_exported_members() -> None:
         "PlacementOp",
         "PlacementStep",
         "ReplayOutcome",
+        "Ruling",
+        "TrackRecords",
         "estimate_tokens",
         "record_review_outcomes",
         "select_for_prompt",

@@ -38,9 +38,11 @@ class Recorder:
     def __init__(self, *names: str) -> None:
         self.responses = [fixture(name) for name in names]
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.versions: list[str | None] = []
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append((str(request.url), json.loads(request.content)))
+        self.versions.append(request.headers.get("anthropic-version"))
         return httpx2.Response(200, json=self.responses[len(self.requests) - 1])
 
     def client(self) -> httpx2.AsyncClient:
@@ -66,6 +68,8 @@ async def test_anthropic_tool_output_is_repaired_after_one_invalid_answer() -> N
     assert url == "https://api.anthropic.com/v1/messages"
     assert first["model"] == "claude-haiku-4-5"
     assert first["system"] == [{"type": "text", "text": SYSTEM}]
+    # Greedy decoding needs the API version that still accepts `temperature`.
+    assert recorder.versions == ["2023-06-01", "2023-06-01"]
     assert first["temperature"] == 0.0
     assert first["max_tokens"] == 200
     assert first["tool_choice"] == {"type": "any"}

@@ -46,6 +46,7 @@ async def run(
     *,
     learning: bool,
     route_after: int = 2,
+    batch_size: int = 1,
 ) -> tuple[list[dict[str, Any]], Supervisor, RunSummary]:
     schema = tmp_path / "schema.yaml"
     schema.write_text(SCHEMA, encoding="utf-8")
@@ -62,7 +63,7 @@ async def run(
         generators=[GeneratorConfig(model="scripted:gen-a")],
         evaluator=None,
         supervisor="scripted:supervisor",
-        batch_size=1,
+        batch_size=batch_size,
         concurrency=1,
         learning=learning,
         consensus={"route_after": route_after, "route_share": 0.75},
@@ -114,3 +115,10 @@ async def test_routing_off_sends_every_lone_value_up_and_counts_nothing(
     assert len(supervisor.cases) == 4
     assert [r["attributes"]["Color"]["status"] for r in out] == ["supervisor"] * 4
     assert TrackRecords(db).for_category("/home/knives") == {}
+
+
+async def test_routes_apply_within_a_batch(tmp_path: Path, db: Database) -> None:
+    # One batch of six: learnings reach the next batch, but a route is read per product.
+    out, supervisor, _ = await run(tmp_path, db, "one-batch", TITLES, learning=True, batch_size=6)
+    assert len(supervisor.cases) == 2
+    assert [r["attributes"]["Color"]["status"] for r in out] == ["supervisor"] * 2 + ["routed"] * 4

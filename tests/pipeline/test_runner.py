@@ -399,6 +399,10 @@ async def test_summary_numbers_match_the_hand_count(
             "second_half_disagreement": 0.0,
             "first_half_supervisor_calls": 2,
             "second_half_supervisor_calls": 0,
+            # k1 had one disputed attribute and p1 two: 3 over the first half's 2 products.
+            "first_half_disputed_attributes": 1.5,
+            "second_half_disputed_attributes": 0.0,
+            "routed": 0,
         },
     }
     assert summary.consensus_rate == 5 / 8

@@ -44,6 +44,10 @@ __all__ = [
 Provider = Literal["local", "openai", "anthropic", "bedrock", "scripted"]
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
 
+ANTHROPIC_API_VERSION = "2023-06-01"
+"""The Messages API version ``anthropic:`` models are asked with: the one that accepts
+``temperature`` (2026-10-21 rejects every sampling setting)."""
+
 
 def parse_model_string(spec: str) -> tuple[Provider, str]:
     """Split ``provider:name`` (only at the first colon: Bedrock ids contain colons).
@@ -187,25 +191,29 @@ def _open_anthropic(
 ) -> LLM:
     if importlib.util.find_spec("anthropic") is None:
         raise MissingExtraError("anthropic", f"model {spec!r}")
+    from anthropic import AsyncAnthropic
     from pydantic_ai.models.anthropic import AnthropicModel
     from pydantic_ai.providers.anthropic import AnthropicProvider
 
     try:
-        if timeout is None and retries is None:
-            provider = AnthropicProvider(api_key=api_key, http_client=http_client)
-        else:
-            from anthropic import AsyncAnthropic
-
-            key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-            if not key:
-                raise UserError("no key")
-            limits: dict[str, Any] = {}
-            if timeout is not None:
-                limits["timeout"] = timeout
-            if retries is not None:
-                limits["max_retries"] = retries
-            client = AsyncAnthropic(api_key=key, http_client=http_client, **limits)
-            provider = AnthropicProvider(anthropic_client=client)
+        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise UserError("no key")
+        limits: dict[str, Any] = {}
+        if timeout is not None:
+            limits["timeout"] = timeout
+        if retries is not None:
+            limits["max_retries"] = retries
+        # anthropic>=2 asks for API version 2026-10-21 by default, which rejects `temperature`
+        # on every model; our calls decode greedily (temperature 0) so that a rerun asks and
+        # answers the same, so we keep the version that accepts it.
+        client = AsyncAnthropic(
+            api_key=key,
+            http_client=http_client,
+            default_headers={"anthropic-version": ANTHROPIC_API_VERSION},
+            **limits,
+        )
+        provider = AnthropicProvider(anthropic_client=client)
     except UserError as exc:
         raise ConfigError(f"model {spec!r} needs an API key: set ANTHROPIC_API_KEY") from exc
     model = AnthropicModel(name, provider=provider)

@@ -292,7 +292,6 @@ class Runner:
             learnings: list[Learning] = []
             # Read once per batch, like the rules: what this batch learns reaches the next one.
             category = evidence.for_category(first.path) if first is not None else None
-            routes = self._routes(first)
             if first is not None and self.settings.use_knowledge and schema.has(first.path):
                 names = [a.name for a in schema.attributes_for(first.path)]
                 learnings = self.kb.retrieve(
@@ -301,9 +300,7 @@ class Runner:
 
             async def one(record: InputRecord) -> None:
                 async with gate:
-                    outcome = await self._process(
-                        record, schema, enricher, learnings, category, routes
-                    )
+                    outcome = await self._process(record, schema, enricher, learnings, category)
                 self._save(store, record, outcome)
                 if outcome.record.error is not None:
                     log.warning(
@@ -330,7 +327,6 @@ class Runner:
         enricher: ProductEnricher,
         learnings: list[Learning],
         category: CategoryEvidence | None = None,
-        routes: dict[RouteKey, Route] | None = None,
     ) -> ProductOutcome:
         product = record.product
         if product is None:
@@ -348,7 +344,8 @@ class Runner:
         limit = self.settings.product_timeout_seconds or None
         try:
             outcome = await asyncio.wait_for(
-                enricher.enrich(product, attributes, learnings, evidence, routes), timeout=limit
+                enricher.enrich(product, attributes, learnings, evidence, self._routes(product)),
+                timeout=limit,
             )
         except TimeoutError:
             return _error(
@@ -359,12 +356,17 @@ class Runner:
         outcome.record.notes = notes
         return outcome
 
-    def _routes(self, first: Product | None) -> dict[RouteKey, Route]:
-        """The routes the category's track record earns; none for a run without knowledge."""
+    def _routes(self, product: Product) -> dict[RouteKey, Route]:
+        """The routes the category's track record earns; none for a run without knowledge.
+
+        Read per product, not per batch like the learnings: it is one indexed read, and a
+        category's first batch is where most lone values are, so a product sees the rulings on
+        the ones finished before it started.
+        """
         c = self.settings.consensus
-        if first is None or not self.settings.use_knowledge or c.route_after <= 0:
+        if not self.settings.use_knowledge or c.route_after <= 0:
             return {}
-        record = TrackRecords(self.db).for_category(first.path.key)
+        record = TrackRecords(self.db).for_category(product.path.key)
         return routes_from(record, after=c.route_after, share=c.route_share)
 
     def _save(self, store: RunStore, record: InputRecord, outcome: ProductOutcome) -> None:
