@@ -176,6 +176,24 @@ def test_the_cli_runs_the_benchmark_on_scripted_models(tmp_path: Path) -> None:
     assert results.config.eval_limit is None
 
 
+def test_the_cli_prints_results_json_with_json(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        bench_app,
+        [
+            "extraction", "--data", str(data), "--out", str(out), "--stream-limit", "2",
+            "--eval-limit", "0", "--checkpoint-every", "2", "--arms", "lexicon,learning",
+            "-g", "scripted:echo", "--supervisor", "scripted:echo", "--quiet", "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Arms on the evaluation set" not in result.stdout
+    printed = BenchResults.model_validate_json(result.stdout)
+    assert printed == BenchResults.model_validate_json((out / "results.json").read_text())
+    assert list(printed.arms) == ["lexicon", "learning"]
+
+
 def test_the_cli_names_an_unknown_arm(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         bench_app, ["extraction", "--data", str(tmp_path), "--arms", "single,magic"]

@@ -48,3 +48,18 @@ def test_the_fake_provider_holds_its_rate_limit_with_429s(
 def test_the_cli_rejects_a_bad_concurrency_list() -> None:
     result = CliRunner().invoke(app, ["bench", "scale", "--concurrency", "4,x"])
     assert result.exit_code == 2
+
+
+def test_the_cli_prints_the_report_as_one_json_object(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["bench", "scale", "--products", "4", "--concurrency", "2", "--latency", "0",
+         "--json", "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    data = json.loads(line)
+    assert [(p["concurrency"], p["products"], p["errors"]) for p in data["points"]] == [(2, 4, 0)]
+    assert data["points"][0]["products_per_second"] > 0
+    # The file and the printed object are the same report.
+    assert json.loads((tmp_path / "scale.json").read_text()) == data

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -39,6 +40,7 @@ __all__ = [
     "fake_server",
     "levels",
     "run_scale",
+    "scale_report_data",
     "write_scale_report",
 ]
 
@@ -215,17 +217,22 @@ def _top(profiler: cProfile.Profile, n: int = 20) -> list[str]:
     return [line for line in lines[start:] if line.strip()][: n + 1]
 
 
-def write_scale_report(report: ScaleReport, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "scale.json"
-    data = json.loads(report.model_dump_json())
+def scale_report_data(report: ScaleReport) -> dict[str, Any]:
+    """The report as JSON data, each point with its derived rates (``scale.json``, ``--json``)."""
+    data: dict[str, Any] = json.loads(report.model_dump_json())
     for point, raw in zip(report.points, data["points"], strict=True):
         raw.update(
             products_per_second=point.products_per_second,
             cpu_ms_per_product=point.cpu_ms_per_product,
             products_per_cpu_second=point.products_per_cpu_second,
         )
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return data
+
+
+def write_scale_report(report: ScaleReport, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "scale.json"
+    path.write_text(json.dumps(scale_report_data(report), indent=2), encoding="utf-8")
     return path
 
 

@@ -228,6 +228,10 @@ def extraction(
         ),
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="results.json's object on stdout instead of the tables."),
+    ] = False,
 ) -> None:
     """Score the baselines and the learning system on a labelled data set, side by side."""
     # The plots come last, after an hour of models: a missing matplotlib must stop it now.
@@ -265,6 +269,9 @@ def extraction(
 
     with progress:
         results = asyncio.run(go())
+    if as_json:
+        print(results.model_dump_json())
+        return
     print_results(results)
     console.print(
         f"results: {escape(str(out / 'results.json'))}\nreport:  {escape(str(out / 'report.md'))}",

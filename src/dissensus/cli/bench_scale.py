@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dissensus.bench.scale import ScaleConfig, ScalePoint, levels, run_scale, write_scale_report
+from dissensus.bench.scale import (
+    ScaleConfig,
+    ScalePoint,
+    levels,
+    run_scale,
+    scale_report_data,
+    write_scale_report,
+)
 from dissensus.cli._common import console, err_console, friendly_errors
 
 __all__ = ["scale"]
@@ -45,6 +53,9 @@ def scale(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory for scale.json.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The report as one JSON object on stdout (no table).")
+    ] = False,
 ) -> None:
     """The full loop against a fake OpenAI-compatible provider in its own process."""
     try:
@@ -64,6 +75,12 @@ def scale(
         )
 
     report = run_scale(config, on_point=progress)
+    if out is not None:
+        path = write_scale_report(report, out)
+        err_console.print(f"results: {escape(str(path))}", highlight=False)
+    if as_json:
+        print(json.dumps(scale_report_data(report)))
+        return
     table = Table(
         title=f"Full loop against a fake provider ({latency:g} s per answer"
         + (f", {rps:g} requests/s limit" if rps else "") + f"), {report.cores} cores"
@@ -82,5 +99,3 @@ def scale(
         console.print("where our CPU went (by own time):", highlight=False)
         for line in report.profile_top:
             console.print(escape(line), highlight=False, soft_wrap=True)
-    if out is not None:
-        console.print(f"results: {escape(str(write_scale_report(report, out)))}", highlight=False)

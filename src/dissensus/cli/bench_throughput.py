@@ -130,6 +130,9 @@ def throughput(
             help="Send the pipeline arm's traces to this OTLP/HTTP URL (measures tracing's cost).",
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The report as one JSON object on stdout (no table).")
+    ] = False,
 ) -> None:
     """Pipeline vs raw engine on the same products: products/s, calls/s, tokens/s, cache hits."""
     orders: list[Order] = []
@@ -178,7 +181,10 @@ def throughput(
             on_phase=progress,
         )
     )
-    print_report(report)
     if out is not None:
         path = write_report(report, out)
-        console.print(f"results: {escape(str(path))}", highlight=False)
+        err_console.print(f"results: {escape(str(path))}", highlight=False)
+    if as_json:
+        print(report.model_dump_json())
+        return
+    print_report(report)
