@@ -86,6 +86,8 @@ def test_the_api_shows_the_history_and_restores(app: object, seeded: Seeded) -> 
         assert done.json()["record"]["attributes"]["Brand"]["status"] == "human"
         detail = api.get("/api/v1/runs/run-1/records/1", headers=headers).json()
         assert [(h["after_value"], h["source"]) for h in detail["history"]] == [(None, "restore")]
+        # The same links as the record page: one read behind both.
+        assert detail["elsewhere"] == [{"run_id": "run-2", "seq": 1}]
         missing = api.post(
             "/api/v1/runs/run-1/records/99/restore",
             json={"attribute": "Brand", "value": "x"},

@@ -253,6 +253,19 @@ class RunStore:
             ).first()
             return (row[0], row[1]) if row is not None else None
 
+    def elsewhere(self, product_id: str) -> list[tuple[str, int]]:
+        """(run id, seq) of the same product in the other runs, in the order they finished.
+
+        One read for the record page and the API, so both link the same earlier results.
+        """
+        with self.db.read() as session:
+            rows = session.execute(
+                select(RunProduct.run_id, RunProduct.seq)
+                .where(RunProduct.product_id == product_id, RunProduct.run_id != self.run_id)
+                .order_by(RunProduct.finished_at)
+            ).all()
+            return [(str(run_id), int(seq)) for run_id, seq in rows]
+
     def outputs(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
         """Stored outputs in input order from ``start``."""
         with self.db.read() as session:

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from dissensus.domain import EnrichedRecord
 from dissensus.errors import DissensusError
 from dissensus.observability import CallLog
+from dissensus.pipeline.store import RunStore
 from dissensus.review import restore, value_history
-from dissensus.storage.tables import RunProduct
 from dissensus.web._auth import flash, require
 from dissensus.web._deps import WebDeps, deps, output_refresh_message, render
 from dissensus.web.users import User
@@ -30,18 +29,12 @@ App = Annotated[WebDeps, Depends(deps)]
 @router.get("/runs/{run_id}/records/{seq}")
 def record_page(request: Request, run_id: str, seq: int, user: Reader, app: App) -> Response:
     """What the run stored for one input line, and the prompts and answers that produced it."""
-    with app.db.read() as session:
-        row = session.scalars(
-            select(RunProduct).where(RunProduct.run_id == run_id, RunProduct.seq == seq)
-        ).first()
-        if row is None:
-            raise HTTPException(404, f"run {run_id!r} has no record {seq}")
-        record = EnrichedRecord.model_validate(row.output)
-        others = session.execute(
-            select(RunProduct.run_id, RunProduct.seq)
-            .where(RunProduct.product_id == record.id, RunProduct.run_id != run_id)
-            .order_by(RunProduct.finished_at)
-        ).all()
+    store = RunStore(app.db, run_id)
+    stored = store.record(seq)
+    if stored is None:
+        raise HTTPException(404, f"run {run_id!r} has no record {seq}")
+    record = EnrichedRecord.model_validate(stored[0])
+    others = store.elsewhere(record.id)
     calls = CallLog(app.db).calls(limit=None, run_id=run_id, seq=seq)
     return render(
         request,

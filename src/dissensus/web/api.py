@@ -98,12 +98,19 @@ class StoredRecord(BaseModel):
     record: EnrichedRecord
 
 
+class RecordRef(BaseModel):
+    run_id: str
+    seq: int
+
+
 class RecordDetail(StoredRecord):
     supervisor: SupervisorView | None = None
     calls: list[LoggedCall]
     """Every model call that worked on the record: the exact prompts behind its values."""
     history: list[ValueChange]
     """Every change a person made to its values since the run stored them, oldest first."""
+    elsewhere: list[RecordRef] = Field(default_factory=list)
+    """The same product in other runs, in the order they finished."""
 
 
 class RestoreIn(BaseModel):
@@ -275,13 +282,16 @@ def create_api(deps: WebDeps, pool: ModelPool) -> FastAPI:
     @api.get("/runs/{run_id}/records/{seq}", response_model=RecordDetail)
     def record(run_id: str, seq: int, user: Reader) -> RecordDetail:
         """One record with its provenance: the supervisor's answer and every model call."""
-        stored = RunStore(deps.db, run_id).record(seq)
+        store = RunStore(deps.db, run_id)
+        stored = store.record(seq)
         if stored is None:
             raise HTTPException(404, f"run {run_id!r} has no record {seq}")
         output, supervisor = stored
+        record = EnrichedRecord.model_validate(output)
         return RecordDetail(
             seq=seq,
-            record=EnrichedRecord.model_validate(output),
+            record=record,
+            elsewhere=[RecordRef(run_id=r, seq=s) for r, s in store.elsewhere(record.id)],
             supervisor=SupervisorView.model_validate(supervisor) if supervisor else None,
             calls=CallLog(deps.db).calls(limit=None, run_id=run_id, seq=seq),
             history=value_history(deps.db, run_id, seq),
