@@ -172,6 +172,7 @@ def test_the_cli_runs_the_benchmark_on_scripted_models(tmp_path: Path) -> None:
     assert "Arms on the evaluation set" in result.output
     results = BenchResults.model_validate_json((out / "results.json").read_text())
     assert [c.after for c in results.checkpoints] == [0, 2, 4]
+    assert "learned values live" in (out / "report.md").read_text()
     assert results.settings["evaluator"] is None
     assert results.config.eval_limit is None
 
@@ -213,6 +214,10 @@ async def test_the_human_review_arm_answers_review_items_from_stream_labels(
             config(data, out, arms=arms, review_budget=3), settings(), open_model=pool.get
         )
     assert list(results.arms) == arms
+    # What the stream taught is judged by the stream's labels at each checkpoint.
+    assert results.checkpoints[0].learned.active.judged == 0
+    last = results.checkpoints[-1].learned
+    assert last.active.judged + last.proposed.judged > 0
     assert [c.after for c in results.review_checkpoints] == [4, 8]
     assert results.arms["human-review"].scores == results.review_checkpoints[-1].system
     reviews = results.reviews

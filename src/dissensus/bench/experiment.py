@@ -37,6 +37,7 @@ from typing import Protocol
 from dissensus import __version__
 from dissensus.bench.arms import ArmOutput, run_lexicon, run_single, run_supervisor_only
 from dissensus.bench.bootstrap import difference_interval, record_counts
+from dissensus.bench.learned import judge_learned_values
 from dissensus.bench.loader import GoldLabels, LabelledRecord, ProductText
 from dissensus.bench.plots import write_plots
 from dissensus.bench.report import write_report
@@ -170,6 +171,7 @@ class ExtractionBenchmark:
         self.eval_path = self.work / "eval.jsonl"
         self._eval_ids: list[str] = []
         self._clock = _StreamClock()
+        self._stream_labels: dict[str, GoldLabels] = {}
         self._stream_obs: list[Observation] = []
         self._phase_seconds: dict[str, float] = {}
         self._last_single: list[Prediction] = []
@@ -189,6 +191,8 @@ class ExtractionBenchmark:
             eval_limit=cfg.eval_limit,
         )
         self._prepare_workspace(plan)
+        # For judging what the stream taught (bench.learned); no run reads them.
+        self._stream_labels = {r.product.id: r.gold for r in plan.stream}
         schema = CatalogSchema.load(self.schema_path)
         arms = set(cfg.arms)
         system = bool(arms & {"learning", "no-learning", "human-review"})
@@ -422,6 +426,7 @@ class ExtractionBenchmark:
         try:
             kb = KnowledgeBase(db)
             learnings, version = len(kb.list(status="active")), kb.version()
+            learned = judge_learned_values(kb, self._stream_labels)
             settings = self.settings.model_copy(update={"learning": False, "use_knowledge": True})
             output = await self._evaluate(db, settings, f"bench-{tag}eval-{after:04d}", name)
         finally:
@@ -433,6 +438,7 @@ class ExtractionBenchmark:
             system=scored(output.system),
             generator=scored(output.generator),
             stats=pass_stats(output.observations, wall_seconds=output.wall_seconds),
+            learned=learned,
         )
         return output, checkpoint
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dissensus.bench.results import BenchResults, CheckpointResult, PassStats, VariantScores
+from dissensus.bench.results import (
+    BenchResults,
+    CheckpointResult,
+    PassStats,
+    ValueVerdicts,
+    VariantScores,
+)
 
 __all__ = ["render_report", "write_report"]
 
@@ -291,6 +297,11 @@ def write_report(results: BenchResults, out_dir: Path) -> Path:
     return path
 
 
+def _learned(v: ValueVerdicts) -> str:
+    """Right/wrong/absent by the stream's labels, with the share right."""
+    return f"{v.right}/{v.wrong}/{v.absent} ({v.rate:.0f}%)" if v.judged else "–"
+
+
 def _curve(points: list[CheckpointResult]) -> list[str]:
     """One row per checkpoint: scores, generator-a's share, disagreement, supervisor accuracy."""
     rows = [
@@ -304,6 +315,8 @@ def _curve(points: list[CheckpointResult]) -> list[str]:
             _rate(c.stats.disagreement_rate),
             str(c.stats.supervisor_calls),
             f"{c.supervisor.correct}/{c.supervisor.slots} ({c.supervisor.rate:.0f}%)",
+            _learned(c.learned.active),
+            _learned(c.learned.proposed),
             f"{c.stats.tokens_per_product:.0f}",
             f"{c.stats.wall_seconds:.0f}",
         ]
@@ -319,6 +332,8 @@ def _curve(points: list[CheckpointResult]) -> list[str]:
         "disagreement",
         "supervisor calls",
         "supervisor right (labelled slots)",
+        "learned values live: right/wrong/absent",
+        "held by the gate: right/wrong/absent",
         "tokens / product",
         "wall s",
     ]

@@ -148,6 +148,33 @@ class SupervisorAccuracy(BaseModel):
         return round(100 * self.correct / self.slots, 2) if self.slots else 0.0
 
 
+class ValueVerdicts(BaseModel):
+    """Learned values of one status against the labels of the products they came from."""
+
+    right: int = 0
+    wrong: int = 0
+    """The product's labels give the attribute another value."""
+    absent: int = 0
+    """The product's labels give the attribute no value (OA-Mine lists only present ones)."""
+
+    @property
+    def judged(self) -> int:
+        return self.right + self.wrong + self.absent
+
+    @property
+    def rate(self) -> float:
+        """Percent right of the judged values."""
+        return round(100 * self.right / self.judged, 2) if self.judged else 0.0
+
+
+class LearnedValues(BaseModel):
+    """The machine's value learnings at a checkpoint, judged by their stream products' labels:
+    what the gate let go live (``active``) and what it held (``proposed``)."""
+
+    active: ValueVerdicts = Field(default_factory=ValueVerdicts)
+    proposed: ValueVerdicts = Field(default_factory=ValueVerdicts)
+
+
 class Interval(BaseModel):
     """A 95 % bootstrap interval of a micro-F1 difference between two arms (``a`` − ``b``)."""
 
@@ -188,6 +215,8 @@ class CheckpointResult(BaseModel):
     stats: PassStats
     supervisor: SupervisorAccuracy = Field(default_factory=SupervisorAccuracy)
     """The supervisor's resolutions in this pass, checked against the gold labels."""
+    learned: LearnedValues = Field(default_factory=LearnedValues)
+    """The value learnings in the frozen knowledge base, judged by the stream's labels."""
 
 
 class ReviewStats(BaseModel):
