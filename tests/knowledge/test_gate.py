@@ -230,3 +230,37 @@ async def test_a_function_word_is_never_a_value() -> None:
         "failed",
         "Brand = 'NOT' is a function word, not a value",
     )
+
+
+@pytest.mark.parametrize(
+    ("seconded", "passes"),
+    [
+        (None, True),  # a person's draft: nothing to second
+        ({"Brand": ["generator-a"]}, True),  # a worker gave the same value
+        ({"Brand": []}, False),  # only the supervisor gave it
+        ({"Material": ["generator-a"]}, False),  # seconding another attribute does not count
+    ],
+)
+async def test_a_new_machine_value_goes_live_only_when_someone_seconds_it(
+    seconded: dict[str, list[str]] | None, passes: bool
+) -> None:
+    draft = value("Brand", "Victoria", evidence="Victoria Cast Iron Skillet 12in")
+    draft = draft.model_copy(update={"seconded": seconded})
+    verdict = await LearningGate(VERIFIED).check(draft)
+    assert verdict.passed is passes, verdict.reason
+    if not passes:
+        assert "only the supervisor gave it" in verdict.reason
+
+
+async def test_a_known_value_needs_no_seconding_and_an_example_needs_it_per_value() -> None:
+    gate = LearningGate(VERIFIED)
+    # "Lodge" is a verified brand: repeating it teaches nothing new and is not held for it.
+    known = value("Brand", "Lodge", evidence="Lodge Skillet 8in")
+    assert (await gate.check(known.model_copy(update={"seconded": {"Brand": []}}))).passed
+    solved = example(
+        "Victoria Cast Iron Skillet 12in", {"Brand": "Victoria", "Material": "Cast Iron"}
+    )
+    held = await gate.check(solved.model_copy(update={"seconded": {"Brand": []}}))
+    assert not held.passed and "its Brand value fails" in held.reason
+    ok = await gate.check(solved.model_copy(update={"seconded": {"Brand": ["consensus"]}}))
+    assert ok.passed, ok.reason

@@ -110,8 +110,17 @@ class Supervisor:
             if resolution is not None:
                 resolution = _keep_disputed(resolution, case)
                 # The model's own drafts are prose; the data learnings come from its values.
+                # What only code may say about a draft (its evidence, who seconded it) is
+                # reset: a model, or a seller's text steering it, cannot vouch for itself.
                 rules = [
-                    d.model_copy(update={"kind": "rule", "values": {}})
+                    d.model_copy(
+                        update={
+                            "kind": "rule",
+                            "values": {},
+                            "evidence": case.product.text,
+                            "seconded": {},
+                        }
+                    )
                     for d in resolution.learnings
                 ]
                 values = resolution.values
@@ -256,6 +265,7 @@ def draft_learnings(
     """
     category = case.product.category
     text = case.product.text
+    seconded = seconders(case, values)
     drafts: list[LearningDraft] = []
     for name, value in values.items():
         if value is None or case.known_values.get(name) == value:
@@ -268,6 +278,7 @@ def draft_learnings(
                 values={name: value},
                 text=f"{name}: {value!r} is a value of this category"[:400],
                 evidence=text,
+                seconded={name: seconded.get(name, [])},
             )
         )
     solved = {**case.settled, **values}
@@ -282,6 +293,7 @@ def draft_learnings(
                 values=shown,
                 text=case.product.title[:400],
                 evidence=text,
+                seconded={k: seconded.get(k, []) for k in shown},
             )
         )
     changed = [
@@ -302,6 +314,32 @@ def draft_learnings(
             )
             break
     return drafts
+
+
+def _same_value(a: str | None, b: str | None) -> bool:
+    return (
+        a is not None
+        and b is not None
+        and " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+    )
+
+
+def seconders(case: Case, values: dict[str, str | None]) -> dict[str, list[str]]:
+    """Per attribute, who gave the value besides the supervisor (see ``LearningDraft.seconded``).
+
+    A value the workers settled is seconded by ``consensus``; a resolved one by each worker
+    whose candidate for it was the same value (case and spacing aside). The small supervisor
+    does not see the workers' values, so a worker that agrees is a second, independent reading.
+    """
+    out: dict[str, list[str]] = {
+        name: ["consensus"] for name, value in case.settled.items() if value is not None
+    }
+    for dispute in case.disputes:
+        value = values.get(dispute.attribute)
+        out[dispute.attribute] = sorted(
+            role for role, given in dispute.candidates.items() if _same_value(given, value)
+        )
+    return out
 
 
 def _informative(text: str) -> bool:
