@@ -73,3 +73,21 @@ def test_a_file_that_is_not_parquet_is_one_clear_error(schema: Path, tmp_path: P
     result = CliRunner().invoke(app, ["run", str(bad), "-s", str(schema), "-o", "x.jsonl", *ECHO])
     assert result.exit_code == 1
     assert "is not a readable Parquet file" in result.output
+
+
+def test_json_puts_the_run_summary_alone_on_stdout(schema: Path, tmp_path: Path) -> None:
+    source = tmp_path / "products.jsonl"
+    source.write_text("".join(json.dumps(p) + "\n" for p in PRODUCTS), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    args = ["run", str(source), "-s", str(schema), "-o", str(out), "--run-id", "j1", "-q", *ECHO]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["run_id"], summary["products"], summary["errors"]) == ("j1", 2, 0)
+    assert "output:" in result.stderr and len(out.read_text().splitlines()) == 2
+    # The same numbers `runs show --json` reads back from the database.
+    shown = CliRunner().invoke(app, ["runs", "show", "j1", "--json"])
+    assert json.loads(shown.stdout)["summary"]["products"] == 2
+    # Records and a summary cannot share standard output.
+    both = CliRunner().invoke(app, [*args[:5], "-", "--json", *ECHO])
+    assert both.exit_code == 2 and "--out -" in both.output

@@ -124,3 +124,10 @@ def test_kb_compact_prints_before_and_after(setup: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "/home/knives" in result.output and "1 → 1" in result.output
     assert "undo with `dissensus kb rollback" in result.output
+    as_json = CliRunner().invoke(
+        app, ["kb", "compact", "--config", str(setup / "config.yaml"), "--json"]
+    )
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert [(n["node"], n["learnings"]) for n in report["after"]] == [("/home/knives", 1)]
+    assert report["deprecated_as_hurting"] == []

@@ -473,6 +473,7 @@ def compact(
     config: ConfigOpt = None,
     db: DbOpt = None,
     actor: ActorOpt = "aggregator",
+    as_json: JsonOpt = False,
 ) -> None:
     """Deprecate learnings that hurt, merge similar ones, flag contradictions, fit budgets."""
     import asyncio
@@ -503,6 +504,9 @@ def compact(
             return await aggregator.compact(keys, actor=_actor(actor))
 
     done = asyncio.run(go())
+    if as_json:
+        print(json.dumps({**done.model_dump(mode="json"), "deprecated_as_hurting": deprecated}))
+        return
     table = Table(title="Nodes before → after")
     for column in ("node", "learnings", "prompt tokens"):
         table.add_column(column, justify="left" if column == "node" else "right")

@@ -327,6 +327,13 @@ def run(
     metrics_addr: Annotated[
         str, typer.Option("--metrics-addr", help="Address for --metrics-port.")
     ] = "127.0.0.1",
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="The summary (with --rerun: the rerun report) as one JSON object on stdout.",
+        ),
+    ] = False,
 ) -> None:
     """Enrich a catalog: workers, consensus, supervisor, and learning as it goes.
 
@@ -363,6 +370,9 @@ def run(
             metrics_addr=metrics_addr,
         )
         assert isinstance(result, RerunReport)
+        if as_json:
+            print(result.model_dump_json())
+            return
         if result.summary is not None:
             print_summary(result.summary)
         print_changes(result)
@@ -374,6 +384,12 @@ def run(
         raise typer.BadParameter("--from-run only goes with --rerun affected")
     if input_path is None or schema is None or out is None:
         raise typer.BadParameter("give INPUT_PATH, --schema and --out (or --rerun affected)")
+    if as_json and str(out) == "-":
+        raise typer.BadParameter(
+            "--out - puts the records on standard output; drop --json and read the summary "
+            "with `dissensus runs show RUN --json`",
+            param_hint="--json",
+        )
     the_run = run_id or new_run_id()
     if str(input_path) == "-":
         input_path = _spool_stdin(settings, the_run)
@@ -398,15 +414,20 @@ def run(
         copy_jsonl(jsonl, sys.stdout)
         print_summary(summary, to=err_console)
         return
-    print_summary(summary)
+    if as_json:
+        print(summary.model_dump_json())
+    else:
+        print_summary(summary)
+    # With --json, stdout carries only the summary object; the file lines go to stderr.
+    where = err_console if as_json else console
     if to_parquet:
         rows = write_parquet(jsonl, out)
-        console.print(
+        where.print(
             f"output: {escape(str(out))} ({rows} rows; the run's JSONL: {escape(str(jsonl))})",
             highlight=False,
         )
         return
-    console.print(f"output: {escape(str(out))}", highlight=False)
+    where.print(f"output: {escape(str(out))}", highlight=False)
 
 
 def _spool_stdin(settings: Settings, run_id: str) -> Path:
