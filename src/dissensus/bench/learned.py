@@ -34,7 +34,8 @@ def judge_learned_values(kb: KnowledgeBase, labels: Mapping[str, GoldLabels]) ->
     """
     out = LearnedValues()
     for learning in kb.list(kind="value"):
-        if learning.approved or not learning.sources:
+        # A reviewer's answer (``review:ITEM:RUN:PRODUCT``) is a person's, not the machine's.
+        if learning.approved or not learning.sources or learning.sources[0].startswith("review:"):
             continue
         product = learning.sources[0].rsplit(":", 1)[-1]
         gold = labels.get(product)

@@ -140,8 +140,8 @@ def _words_ranker(schema: dict[str, list[str]]) -> Ranker:
 
 def _bm25(query: LabelledRecord, pool: list[LabelledRecord]) -> list[int]:
     ranked = [i for i, _ in bm25_rank(query.product.title, [r.product.title for r in pool])]
-    rest = [i for i in range(len(pool)) if i not in set(ranked)]
-    return ranked + rest
+    seen = set(ranked)
+    return ranked + [i for i in range(len(pool)) if i not in seen]
 
 
 def _first(query: LabelledRecord, pool: list[LabelledRecord]) -> list[int]:

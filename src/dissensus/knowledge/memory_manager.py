@@ -245,6 +245,21 @@ class MemoryManager:
                 duplicate = self._kb.set_status(
                     duplicate.id, "active", self._actor, walk.reason(f"confirmed by {self._actor}")
                 )
+        elif (
+            duplicate is not None
+            and duplicate.status == "proposed"
+            and walk.status == "active"
+            and walk.gate is not None
+            and walk.gate.passed
+        ):
+            # The gate passed this case's own draft (a later product where a worker seconded
+            # the value, say): the gate, not the repetition, is what activates the held twin.
+            duplicate = self._kb.set_status(
+                duplicate.id,
+                "active",
+                self._actor,
+                walk.reason(f"the gate passed it on {walk.source}"),
+            )
         if duplicate is not None:
             walk.step(key, "discard", duplicate.id, "rule", f"same {draft.kind} already here")
             return self._discard(walk, key, duplicate, f"same {draft.kind} as {duplicate.id}")

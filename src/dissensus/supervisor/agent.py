@@ -20,6 +20,7 @@ from dissensus.domain import Case, LearningDraft, Resolution, Usage
 from dissensus.llm import LLM, Answer, calling_as
 from dissensus.supervisor.tools import KnowledgeReader, SupervisorTools
 from dissensus.supervisor.verified_catalog import VerifiedCatalog
+from dissensus.workers.lexicon import LEXICON_MODEL
 from dissensus.workers.spans import text_spans
 
 __all__ = ["Supervisor", "SupervisorReport"]
@@ -327,9 +328,13 @@ def _same_value(a: str | None, b: str | None) -> bool:
 def seconders(case: Case, values: dict[str, str | None]) -> dict[str, list[str]]:
     """Per attribute, who gave the value besides the supervisor (see ``LearningDraft.seconded``).
 
-    A value the workers settled is seconded by ``consensus``; a resolved one by each worker
-    whose candidate for it was the same value (case and spacing aside). The small supervisor
-    does not see the workers' values, so a worker that agrees is a second, independent reading.
+    A value the workers settled is seconded by ``consensus``; a resolved one by each *worker*
+    (a generator or the lexicon) whose candidate for it was the same value, case and spacing
+    aside. Other candidates never second: a signal case lists the published value and what a
+    seller or customer claims, and their word must not vouch for a learning. In gathered mode
+    (the embedded default) the supervisor is not told who said what, only offered the workers'
+    values among the text's spans; an agent supervisor is told, so there agreement is weaker
+    evidence, which the rest of the gate still checks.
     """
     out: dict[str, list[str]] = {
         name: ["consensus"] for name, value in case.settled.items() if value is not None
@@ -337,9 +342,15 @@ def seconders(case: Case, values: dict[str, str | None]) -> dict[str, list[str]]
     for dispute in case.disputes:
         value = values.get(dispute.attribute)
         out[dispute.attribute] = sorted(
-            role for role, given in dispute.candidates.items() if _same_value(given, value)
+            role
+            for role, given in dispute.candidates.items()
+            if _is_worker(role) and _same_value(given, value)
         )
     return out
+
+
+def _is_worker(role: str) -> bool:
+    return role.startswith("generator-") or role == LEXICON_MODEL
 
 
 def _informative(text: str) -> bool:
