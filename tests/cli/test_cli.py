@@ -510,6 +510,7 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("bench", "throughput"),
         ("bench", "scale"),
         ("bench", "judge"),
+        ("bench", "retrieval"),
         ("signals", "ingest"),
         ("kb", "compact"),
         ("report",),
