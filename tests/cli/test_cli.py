@@ -511,6 +511,8 @@ def test_every_dissensus_command_in_the_readme_parses() -> None:
         ("bench", "scale"),
         ("bench", "judge"),
         ("bench", "retrieval"),
+        ("review", "sqs", "create"),
+        ("review", "sqs", "publish"),
         ("signals", "ingest"),
         ("kb", "compact"),
         ("report",),

@@ -13,6 +13,7 @@ from dissensus.cli.logs import logs
 from dissensus.cli.models import models
 from dissensus.cli.report import report
 from dissensus.cli.review import review_app
+from dissensus.cli.review_sqs import sqs_app
 from dissensus.cli.run import demo, run
 from dissensus.cli.runs import runs_app
 from dissensus.cli.serve import serve, tokens_app, users_app
@@ -32,6 +33,7 @@ app.command("demo")(demo)
 app.command("models")(models)
 app.add_typer(runs_app, name="runs")
 app.add_typer(kb_app, name="kb")
+review_app.add_typer(sqs_app, name="sqs")
 app.add_typer(review_app, name="review")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")

@@ -6,7 +6,9 @@ as a category matures), the queue itself (:class:`ReviewQueue`: enqueue, list, a
 with a visibility timeout, submit — which rewrites the stored output record and places an
 optional learning as ``proposed`` through the memory manager, and with a
 :class:`ReviewTeacher` turns the reviewed values into value and example learnings) and
-rewriting a run's output file from the stored records. Uses ``domain``, ``knowledge``,
+rewriting a run's output file from the stored records; ``review.sqs`` hands open items out
+through Amazon SQS for reviewer tools that read a queue (boto3, imported lazily: extra ``aws``).
+Uses ``domain``, ``knowledge``,
 ``llm`` (the ``LLM`` contract only), ``storage``, ``config`` and ``errors``; must not
 import ``pipeline``, ``supervisor``, ``workers``, ``cli`` or ``web`` — the pipeline calls
 it, and the fronts call it.
