@@ -160,23 +160,28 @@ def _open_openai(
         api_key = "not-needed"  # vLLM, Ollama and llama-server accept any key
     from openai import AsyncOpenAI
 
-    limits: dict[str, Any] = {}
-    if timeout is not None:
-        limits["timeout"] = timeout
-    if retries is not None:
-        limits["max_retries"] = retries
     # Our own HTTP client counts every attempt the SDK makes (see dissensus.llm._http).
     client = AsyncOpenAI(
         base_url=base_url,
         api_key=api_key,
         http_client=http_client or counting_client(timeout),
-        **limits,
+        **_sdk_limits(timeout, retries),
     )
     provider = OpenAIProvider(openai_client=client)
     model = OpenAIChatModel(name, provider=provider)
     # JSON-schema response formats are what OpenAI, vLLM and llama-server constrain decoding
     # with; small self-hosted models also fail more often at tool-call output.
     return _wrap(spec, model, profile or hosted_profile(spec), "native", provider)
+
+
+def _sdk_limits(timeout: float | None, retries: int | None) -> dict[str, Any]:
+    """The OpenAI and Anthropic SDKs' own timeout and retry options, where they are set."""
+    limits: dict[str, Any] = {}
+    if timeout is not None:
+        limits["timeout"] = timeout
+    if retries is not None:
+        limits["max_retries"] = retries
+    return limits
 
 
 def _open_anthropic(
@@ -199,11 +204,6 @@ def _open_anthropic(
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise UserError("no key")
-        limits: dict[str, Any] = {}
-        if timeout is not None:
-            limits["timeout"] = timeout
-        if retries is not None:
-            limits["max_retries"] = retries
         # anthropic>=2 asks for API version 2026-10-21 by default, which rejects `temperature`
         # on every model; our calls decode greedily (temperature 0) so that a rerun asks and
         # answers the same, so we keep the version that accepts it.
@@ -211,7 +211,7 @@ def _open_anthropic(
             api_key=key,
             http_client=http_client,
             default_headers={"anthropic-version": ANTHROPIC_API_VERSION},
-            **limits,
+            **_sdk_limits(timeout, retries),
         )
         provider = AnthropicProvider(anthropic_client=client)
     except UserError as exc:
