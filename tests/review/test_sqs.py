@@ -125,3 +125,20 @@ def test_the_cli_creates_the_queues_and_publishes_open_items(
     )["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "2"
     assert json.loads(attributes["RedrivePolicy"])["maxReceiveCount"] in (3, "3")
+
+
+def test_a_queue_that_does_not_exist_is_a_clear_error(
+    home: Path, endpoint: str, aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dissensus.cli import app
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with scratch_database(home) as database:
+        seed(database, 1)
+    missing = f"{endpoint}/123456789012/no-such-queue"
+    result = CliRunner().invoke(
+        app, ["review", "sqs", "publish", missing, "--endpoint-url", endpoint]
+    )
+    assert result.exit_code == 1
+    assert "SQS send_message_batch failed" in result.output
+    assert "Traceback" not in result.output

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, Unpack
 
 from pydantic import BaseModel
 
-from dissensus.errors import InputError, MissingExtraError, UnknownReviewItemError
+from dissensus.errors import InputError, MissingExtraError, ReviewError, UnknownReviewItemError
 from dissensus.review.item import QueueFilters, ReviewItem
 from dissensus.review.queue import ReviewQueue
 
@@ -66,6 +66,18 @@ def sqs_client(*, endpoint_url: str | None = None, region: str | None = None) ->
 
     client: SqsClient = boto3.client("sqs", endpoint_url=endpoint_url, region_name=region)
     return client
+
+
+def _sqs(operation: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """Call one SQS operation; AWS's errors become a :class:`ReviewError` naming it."""
+    try:
+        return operation(**kwargs)
+    except Exception as exc:
+        # botocore's errors (no such queue, access denied, no endpoint) without importing it.
+        if type(exc).__module__.split(".")[0] != "botocore":
+            raise
+        name = getattr(operation, "__name__", "request")
+        raise ReviewError(f"SQS {name} failed: {exc}") from exc
 
 
 class ReviewMessage(BaseModel):
@@ -127,12 +139,12 @@ def create_review_queues(
     """
     if max_receives < 1 or visibility_seconds < 0:
         raise InputError("max_receives must be at least 1 and visibility_seconds not negative")
-    dead = client.create_queue(QueueName=f"{name}-dead-letter")["QueueUrl"]
-    arn = client.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dead = _sqs(client.create_queue, QueueName=f"{name}-dead-letter")["QueueUrl"]
+    attributes = _sqs(client.get_queue_attributes, QueueUrl=dead, AttributeNames=["QueueArn"])
+    arn = attributes["Attributes"]["QueueArn"]
     policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": str(max_receives)})
-    url = client.create_queue(
+    url = _sqs(
+        client.create_queue,
         QueueName=name,
         Attributes={"RedrivePolicy": policy, "VisibilityTimeout": str(visibility_seconds)},
     )["QueueUrl"]
@@ -165,7 +177,8 @@ class SqsDispatch:
         failed: dict[int, str] = {}
         for start in range(0, len(batch), _BATCH):
             chunk = batch[start : start + _BATCH]
-            answer = self.client.send_message_batch(
+            answer = _sqs(
+                self.client.send_message_batch,
                 QueueUrl=self.url,
                 Entries=[
                     {"Id": str(item.id), "MessageBody": ReviewMessage.of(item).model_dump_json()}
@@ -195,7 +208,7 @@ class SqsDispatch:
         if visibility_seconds is not None:
             options["VisibilityTimeout"] = visibility_seconds
         out: list[Delivery] = []
-        for raw in self.client.receive_message(**options).get("Messages", []):
+        for raw in _sqs(self.client.receive_message, **options).get("Messages", []):
             receipt = str(raw["ReceiptHandle"])
             try:
                 message = ReviewMessage.model_validate_json(raw["Body"])
@@ -212,12 +225,15 @@ class SqsDispatch:
 
     def ack(self, delivery: Delivery) -> None:
         """The item is answered: the message is deleted and never delivered again."""
-        self.client.delete_message(QueueUrl=self.url, ReceiptHandle=delivery.receipt)
+        _sqs(self.client.delete_message, QueueUrl=self.url, ReceiptHandle=delivery.receipt)
 
     def release(self, delivery: Delivery) -> None:
         """Give the message back now (it counts as a receive toward the dead-letter limit)."""
-        self.client.change_message_visibility(
-            QueueUrl=self.url, ReceiptHandle=delivery.receipt, VisibilityTimeout=0
+        _sqs(
+            self.client.change_message_visibility,
+            QueueUrl=self.url,
+            ReceiptHandle=delivery.receipt,
+            VisibilityTimeout=0,
         )
 
     def _done(self, item_id: int) -> bool:
