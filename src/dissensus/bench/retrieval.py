@@ -117,10 +117,10 @@ def _product(record: LabelledRecord) -> Product:
 
 def _words_ranker(schema: dict[str, list[str]]) -> Ranker:
     """Exactly the run's ranking: a ``CategoryEvidence`` over the category's pool."""
-    cache: dict[int, CategoryEvidence] = {}
+    cache: dict[str, CategoryEvidence] = {}
 
     def rank(query: LabelledRecord, pool: list[LabelledRecord]) -> list[int]:
-        key = id(pool)
+        key = query.product.category  # a category's pool is the same for all its queries
         if key not in cache:
             names = schema.get(query.product.category, [])
             cache[key] = CategoryEvidence(

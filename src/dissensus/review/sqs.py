@@ -25,7 +25,7 @@ from typing import Any, Protocol, Unpack
 from pydantic import BaseModel
 
 from dissensus.errors import InputError, MissingExtraError, ReviewError, UnknownReviewItemError
-from dissensus.review.item import QueueFilters, ReviewItem
+from dissensus.review.item import QueueFilters, ReviewItem, ReviewReason
 from dissensus.review.queue import ReviewQueue
 
 __all__ = [
@@ -89,21 +89,14 @@ class ReviewMessage(BaseModel):
     product_id: str
     title: str
     category: str | None
-    reason: str
+    reason: ReviewReason
     attributes: list[str]
 
     @classmethod
     def of(cls, item: ReviewItem) -> ReviewMessage:
-        return cls(
-            item_id=item.id,
-            run_id=item.run_id,
-            seq=item.seq,
-            product_id=item.product_id,
-            title=item.title,
-            category=item.category,
-            reason=item.reason,
-            attributes=item.attributes,
-        )
+        """The item's listing fields, under the same names (its ``id`` as ``item_id``)."""
+        shared = set(cls.model_fields) - {"item_id"}
+        return cls(item_id=item.id, **item.model_dump(include=shared))
 
 
 @dataclass(frozen=True, slots=True)
