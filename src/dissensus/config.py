@@ -87,6 +87,14 @@ class ConsensusSettings(_Strict):
     routes. Only runs that use knowledge read routes, and only learning runs add rulings."""
     route_share: float = Field(default=0.8, gt=0.5, le=1.0)
     """How one-sided those rulings must be (smoothed share) before consensus follows them."""
+    route_keep_share: float | None = Field(default=0.85, gt=0.5, le=1.0)
+    """How one-sided the rulings that *kept* a worker's lone values must be (smoothed share)
+    before consensus publishes the next one without the supervisor; ``None`` never keeps. Higher
+    than ``route_share``: a kept value goes into the catalog on one small model's word."""
+    route_audit: float = Field(default=0.1, ge=0.0, le=1.0)
+    """Share of products that ignore routes and go to the supervisor as if none existed (picked
+    by a hash of the product id, so a rerun picks the same ones). Their rulings keep counting,
+    so a route whose worker stops being right loses its share and ends."""
 
 
 class RequestLimits(_Strict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dissensus.consensus import ConsensusPolicy, Route, decide, route_for, routes_from
+from dissensus.consensus import ConsensusPolicy, Route, audited, decide, route_for, routes_from
 from dissensus.domain import AttributeSpec, Extraction, TrackCounts
 
 ATTRS = [AttributeSpec(name="Brand"), AttributeSpec(name="Color")]
@@ -83,3 +83,63 @@ def test_a_route_of_another_worker_or_attribute_does_not_apply() -> None:
     }
     outcome = decide(_team({"Color": "7in"}, {}), None, ATTRS[1:], POLICY, routes)
     assert outcome.disputed == ["Color"]
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        (TrackCounts(upheld=4), None),  # (4 + 1) / 6 = 0.83 < 0.85
+        (TrackCounts(upheld=5), "keep"),  # 6 / 7 = 0.86
+        (TrackCounts(upheld=9, replaced=1), None),  # 10 / 12 = 0.83
+        (TrackCounts(upheld=11, replaced=1), "keep"),  # 12 / 14 = 0.86
+        (TrackCounts(upheld=8, absent=2), None),  # 0.75: the supervisor still drops some
+        (TrackCounts(absent=9), "absent"),
+    ],
+)
+def test_a_keep_route_needs_a_stricter_share_of_upheld_rulings(
+    counts: TrackCounts, expected: str | None
+) -> None:
+    assert route_for(counts, after=4, share=0.8, keep_share=0.85) == expected
+
+
+def test_keep_share_none_never_keeps() -> None:
+    assert route_for(TrackCounts(upheld=100), after=4, share=0.8, keep_share=None) is None
+    record = {("Brand", "generator-a"): TrackCounts(upheld=9)}
+    assert routes_from(record, after=4, share=0.8, keep_share=0.85) == {
+        ("Brand", "generator-a"): "keep"
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "kept"),
+    [
+        ("Kaito", "KAITO Voyager Radio", True),  # compared as consensus compares
+        ("Kaito Voyager", "KAITO  Voyager Radio", True),
+        ("Kai", "KAITO Voyager Radio", False),  # part of a word
+        ("Kaito Pro", "KAITO Voyager Radio", False),  # a completion, not a span
+        ("Radio", "Kaito Voyager Radio", True),
+        ("Kaito", None, False),  # no text: never kept
+    ],
+)
+def test_a_keep_route_publishes_only_a_span_of_the_products_text(
+    value: str, text: str | None, kept: bool
+) -> None:
+    routes: dict[tuple[str, str], Route] = {("Brand", "generator-a"): "keep"}
+    outcome = decide(
+        _team({"Brand": value}, {"Brand": None}), None, ATTRS[:1], POLICY, routes, text
+    )
+    if kept:
+        assert outcome.routed == ["Brand"]
+        assert outcome.settled == {"Brand": value}
+        assert outcome.decisions["Brand"].confidence == 0.4  # one voice of two, no evaluator
+    else:
+        assert outcome.disputed == ["Brand"]
+
+
+def test_the_audit_sample_is_stable_and_near_its_share() -> None:
+    ids = [f"p{n}" for n in range(2000)]
+    picked = [i for i in ids if audited(i, 0.1)]
+    assert 150 < len(picked) < 250
+    assert picked == [i for i in ids if audited(i, 0.1)]
+    assert not any(audited(i, 0.0) for i in ids)
+    assert all(audited(i, 1.0) for i in ids)

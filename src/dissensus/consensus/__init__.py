@@ -17,7 +17,7 @@ from dissensus.consensus.decide import (
 from dissensus.consensus.normalize import NONE_WORDS, normalize, same_value
 from dissensus.consensus.policy import ConsensusPolicy
 from dissensus.consensus.rates import CategoryTally, DisagreementTally
-from dissensus.consensus.routes import Route, route_for, routes_from
+from dissensus.consensus.routes import Route, audited, route_for, routes_from
 
 __all__ = [
     "NONE_WORDS",
@@ -28,6 +28,7 @@ __all__ = [
     "DecisionReason",
     "DisagreementTally",
     "Route",
+    "audited",
     "confidence",
     "decide",
     "normalize",

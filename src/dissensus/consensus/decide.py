@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -26,9 +27,9 @@ __all__ = [
 DecisionReason = Literal[
     "agreement", "routed", "disagreement", "unconfirmed", "rejected", "ambiguous", "abstained"
 ]
-"""Why an attribute ended as it did: settled by ``agreement``, or ``routed`` (a lone value settled
-by the supervisor's track record on such values, see ``consensus.routes``); or sent up because
-generators
+"""Why an attribute ended as it did: settled by ``agreement``, or ``routed`` (a lone value dropped
+or kept by the supervisor's track record on such values, see ``consensus.routes``); or sent up
+because generators
 gave different values (or agreed on absence under a policy that does not trust it), the evaluator
 said ``wrong``/``missing`` (``rejected``) or ``ambiguous``, a worker ``abstained``, or fewer
 workers than the policy's ``min_voters`` had an opinion on it (``unconfirmed``)."""
@@ -144,6 +145,7 @@ def _decide_one(
     evaluation: Evaluation | None,
     policy: ConsensusPolicy,
     routes: Mapping[RouteKey, Route],
+    text: str | None,
 ) -> AttributeDecision:
     votes: dict[str, str | None] = {}
     abstained: list[str] = []
@@ -197,9 +199,13 @@ def _decide_one(
 
     share = top / len(extractions) if extractions else 0.0
     lone = _lone(name, votes) if reason in ("unconfirmed", "disagreement") else None
-    if lone is not None and routes.get(lone) == "absent":
+    route = routes.get(lone) if lone is not None else None
+    if route == "absent":
         reason, value = "routed", None
         # As sure as one voice, not an agreement.
+        share = 1 / len(extractions)
+    elif route == "keep" and lone is not None and _in_text(votes[lone[1]], text):
+        reason, value = "routed", votes[lone[1]]
         share = 1 / len(extractions)
     return AttributeDecision(
         attribute=name,
@@ -214,6 +220,17 @@ def _decide_one(
     )
 
 
+def _in_text(value: str | None, text: str | None) -> bool:
+    """Whether ``value`` is a run of whole words of ``text``, compared as consensus compares.
+
+    A kept value must be something the product says, not something a model made up or
+    completed: "Acme" in "ACME Pro Blender" is, "Acme Pro 2" is not, nor is "Ac"."""
+    key, haystack = normalize(value), normalize(text)
+    if key is None or haystack is None:
+        return False
+    return re.search(rf"(?<!\w){re.escape(key)}(?!\w)", haystack) is not None
+
+
 def _lone(name: str, votes: Mapping[str, str | None]) -> RouteKey | None:
     """(attribute, role) when exactly one worker voted a value and every other vote is absence."""
     present = [role for role, value in votes.items() if value is not None]
@@ -226,6 +243,7 @@ def decide(
     attributes: Sequence[AttributeSpec],
     policy: ConsensusPolicy | None = None,
     routes: Mapping[RouteKey, Route] | None = None,
+    text: str | None = None,
 ) -> ConsensusOutcome:
     """Decide every attribute of one product from the workers' output. Pure: calls no model.
 
@@ -242,6 +260,8 @@ def decide(
         policy: Defaults to :class:`ConsensusPolicy` ().
         routes: Per (attribute, role), how to settle that worker's lone unconfirmed value
             without the supervisor (``consensus.routes``); none by default.
+        text: The product's own text (title and description). A ``keep`` route publishes a
+            lone value only when it is a run of whole words of it; without text it never does.
 
     Raises:
         ValueError: when two extractions share a role.
@@ -252,7 +272,7 @@ def decide(
         raise ValueError(f"extractions must come from distinct generator roles, got {roles}")
     return ConsensusOutcome(
         decisions={
-            spec.name: _decide_one(spec.name, extractions, evaluation, policy, routes or {})
+            spec.name: _decide_one(spec.name, extractions, evaluation, policy, routes or {}, text)
             for spec in attributes
         }
     )

@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from dissensus.config import Settings
-from dissensus.consensus import ConsensusPolicy, Route, routes_from
+from dissensus.consensus import ConsensusPolicy, Route, audited, routes_from
 from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product, RouteKey
 from dissensus.errors import SchemaError
 from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager, TrackRecords
@@ -366,8 +366,12 @@ class Runner:
         c = self.settings.consensus
         if not self.settings.use_knowledge or c.route_after <= 0:
             return {}
+        if audited(product.id, c.route_audit):
+            return {}
         record = TrackRecords(self.db).for_category(product.path.key)
-        return routes_from(record, after=c.route_after, share=c.route_share)
+        return routes_from(
+            record, after=c.route_after, share=c.route_share, keep_share=c.route_keep_share
+        )
 
     def _save(self, store: RunStore, record: InputRecord, outcome: ProductOutcome) -> None:
         rec = outcome.record

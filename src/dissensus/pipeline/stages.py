@@ -158,6 +158,7 @@ class ProductEnricher:
                 attributes,
                 self.policy,
                 {} if hostile else routes,
+                product.text,
             )
             if span is not None:
                 span.set_attribute("dissensus.disputed_attributes", list(outcome.disputed))
