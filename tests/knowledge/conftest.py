@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +38,57 @@ def db(
 @pytest.fixture
 def kb(db: Database) -> KnowledgeBase:
     return KnowledgeBase(db)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """moto's AWS server on a free loopback port (a real HTTP endpoint boto3 talks to)."""
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("boto3") is None:
+        pytest.skip("install the dev extra (moto[server], boto3) to test the DynamoDB store")
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "dynamodb"])
+def any_kb(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The knowledge base on every store it runs on: SQL (SQLite, PostgreSQL) and DynamoDB
+    (moto on loopback, fresh tables per test). The PostgreSQL variant skips unless
+    DISSENSUS_TEST_PG_URL."""
+    monkeypatch.setenv("DISSENSUS_HOME", str(tmp_path / "home"))
+    if request.param == "dynamodb":
+        from dissensus.knowledge.dynamodb import (
+            DynamoKnowledgeBase,
+            create_knowledge_tables,
+            dynamodb_client,
+        )
+
+        endpoint = request.getfixturevalue("dynamodb_endpoint")
+        # moto accepts any credentials; these keep boto3 from looking for real ones.
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        client = dynamodb_client(endpoint_url=endpoint, region="us-east-1")
+        prefix = f"kb-{secrets.token_hex(4)}"
+        create_knowledge_tables(client, prefix)
+        yield DynamoKnowledgeBase(client, prefix)
+        return
+    url = None
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip("set DISSENSUS_TEST_PG_URL=postgresql+psycopg://... to run on PostgreSQL")
+        url = PG_URL
+    with scratch_database(tmp_path / "home", url=url) as database:
+        yield KnowledgeBase(database)
 
 
 def path(text: str) -> CategoryPath:

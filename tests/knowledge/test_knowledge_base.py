@@ -1,6 +1,10 @@
-"""The knowledge base: nodes, every kind of change, its history event, and its errors."""
+"""The knowledge base: nodes, every kind of change, its history event, and its errors.
+
+Every test runs on each store: SQLite, PostgreSQL and DynamoDB (``any_kb``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -9,6 +13,11 @@ from dissensus.errors import KnowledgeError
 from dissensus.knowledge import KnowledgeBase
 
 from .conftest import path
+
+
+@pytest.fixture
+def kb(any_kb: Any) -> KnowledgeBase:
+    return any_kb  # type: ignore[no-any-return]
 
 
 def test_ensure_path_creates_missing_nodes_root_down_with_one_event_each(

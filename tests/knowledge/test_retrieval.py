@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,6 +13,12 @@ from dissensus.domain import Learning
 from dissensus.knowledge import KnowledgeBase, estimate_tokens, select_for_prompt
 
 from .conftest import path
+
+
+@pytest.fixture
+def kb(any_kb: Any) -> KnowledgeBase:
+    """Every store: SQLite, PostgreSQL and DynamoDB."""
+    return any_kb  # type: ignore[no-any-return]
 
 
 def _seed(kb: KnowledgeBase) -> dict[str, str]:
