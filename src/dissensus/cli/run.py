@@ -29,6 +29,7 @@ from dissensus.observability.metrics import (
 from dissensus.observability.tracing import Tracing
 from dissensus.pipeline import Runner, RunRequest, RunSummary, new_run_id
 from dissensus.pipeline.outputs import copy_jsonl, write_parquet
+from dissensus.pipeline.ray_engine import RayOptions, require_ray
 from dissensus.pipeline.rerun import RerunReport, rerun_affected, rerun_paths
 from dissensus.storage import Run
 
@@ -48,6 +49,7 @@ def _execute(
     rerun_of: str | None = None,
     metrics_port: int | None = None,
     metrics_addr: str = "127.0.0.1",
+    ray: RayOptions | None = None,
 ) -> RunSummary | RerunReport:
     """Run ``request`` with a progress bar; with ``rerun_of``, rerun that run's affected products.
 
@@ -92,6 +94,7 @@ def _execute(
                 progress=update,
                 metrics=metrics,
                 tracing=tracing,
+                ray=ray,
             )
             if rerun_of is not None:
                 return await rerun_affected(
@@ -264,6 +267,7 @@ def _settings(
 
 
 RerunMode = Literal["affected"]
+Engine = Literal["local", "ray"]
 
 
 @friendly_errors
@@ -334,6 +338,25 @@ def run(
             help="The summary (with --rerun: the rerun report) as one JSON object on stdout.",
         ),
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="'local': this process; 'ray': the model stages on a Ray actor pool (extra "
+            "'ray'; share the knowledge base through PostgreSQL across machines).",
+        ),
+    ] = "local",
+    actors: Annotated[
+        int, typer.Option("--actors", min=1, help="Ray actors (with --engine ray).")
+    ] = 2,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster to join (with --engine ray); default: a local one on this "
+            "machine's cores.",
+        ),
+    ] = None,
 ) -> None:
     """Enrich a catalog: workers, consensus, supervisor, and learning as it goes.
 
@@ -342,6 +365,12 @@ def run(
     OUT.changes.json). The output defaults to RUN's output folder, named after the new run.
     """
     settings = _settings(config, db, generator, evaluator, supervisor, batch_size, no_learning)
+    ray: RayOptions | None = None
+    if engine == "ray":
+        require_ray()
+        ray = RayOptions(actors=actors, address=ray_address)
+    elif actors != 2 or ray_address is not None:
+        raise typer.BadParameter("--actors and --ray-address go with --engine ray")
     if rerun is not None:
         if from_run is None:
             raise typer.BadParameter(
@@ -407,7 +436,12 @@ def run(
         verified_path=verified,
     )
     summary = _execute(
-        settings, request, quiet=quiet, metrics_port=metrics_port, metrics_addr=metrics_addr
+        settings,
+        request,
+        quiet=quiet,
+        metrics_port=metrics_port,
+        metrics_addr=metrics_addr,
+        ray=ray,
     )
     assert isinstance(summary, RunSummary)
     if to_stdout:

@@ -23,7 +23,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,7 @@ from dissensus.observability.tracing import Tracing
 from dissensus.pipeline.compaction import auto_compaction
 from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
 from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
+from dissensus.pipeline.ray_engine import RayOptions
 from dissensus.pipeline.replay import RuleReplay
 from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
 from dissensus.pipeline.store import HEARTBEAT_SECONDS, RunStore
@@ -100,6 +101,7 @@ class Runner:
         on_product: ProductHook | None = None,
         metrics: RunMetrics | None = None,
         tracing: Tracing | None = None,
+        ray: RayOptions | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -110,6 +112,8 @@ class Runner:
         """Counted as products are saved (``--metrics-port``); ``None``: nothing is counted."""
         self.tracing = tracing if tracing is not None else Tracing.off()
         self.kb = KnowledgeBase(db)
+        self.ray = ray
+        """Run the model stages on a Ray actor pool (``--engine ray``); ``None``: in process."""
 
     def _enricher(
         self, run_id: str, catalog: VerifiedCatalog | None, schema: CatalogSchema
@@ -199,55 +203,19 @@ class Runner:
             extra={"run_id": request.run_id, "records": total, "resumed": resumed},
         )
         writer = _OrderedWriter(request.out_path, store)
-        enricher = self._enricher(request.run_id, catalog, schema)
-        evidence = EvidenceSource(
-            catalog=catalog,
-            kb=self.kb if self.settings.use_knowledge else None,
-            examples=self.settings.examples_per_product,
-            lexicon=self.settings.lexicon_worker,
-        )
-        upkeep = auto_compaction(self.settings, self.kb, self.open_model)
         finished = len(done)
         if self.progress:
             self.progress(finished, total)
-        gate = asyncio.Semaphore(max(1, self.settings.concurrency))
-        upkeep_turn = asyncio.Lock()
-
-        async def run_batch(batch: list[InputRecord]) -> None:
-            nonlocal finished
-            count = await self._run_batch(batch, schema, enricher, store, gate, evidence)
-            finished += count
-            if upkeep is not None:
-                async with upkeep_turn:  # one compaction at a time, whichever lane ends a batch
-                    await upkeep.after_batch()
-            writer.flush()
-            if self.progress:
-                try:
-                    self.progress(finished, total)
-                except (KeyboardInterrupt, SystemExit) as exc:
-                    # Raised in a lane task these would escape the event loop; carried as an
-                    # ordinary exception they cancel the other lanes and surface from run().
-                    raise _Interrupted(exc) from exc
-
-        chunk_size = self.settings.batch_size * 4
-        lanes = _Lanes(run_batch)
         beating = asyncio.create_task(_heartbeat(store))
         run_span = self.tracing.span(
             "run", {"dissensus.run.id": request.run_id, "dissensus.resumed": resumed}
         )
         try:
             with run_span:
-                async with asyncio.TaskGroup() as tasks:
-                    for chunk in _chunks(read_records(request.input_path), chunk_size):
-                        todo = [r for r in chunk if r.seq not in done]
-                        await lanes.room_for(chunk_size)
-                        for batch in _category_batches(todo, self.settings.batch_size):
-                            lanes.submit(tasks, batch)
-        except BaseExceptionGroup as group:
-            # Callers catch DissensusError, not a group: the first failure is the cause, and
-            # the lanes it cancelled lost nothing that was committed.
-            first = group.exceptions[0]
-            raise (first.cause if isinstance(first, _Interrupted) else first) from None
+                if self.ray is not None:
+                    await self._run_on_ray(request, done, writer, finished, total)
+                else:
+                    await self._run_here(request, done, writer, finished, total, schema, catalog)
         finally:
             beating.cancel()
             store.release()
@@ -272,6 +240,106 @@ class Runner:
             extra={"run_id": request.run_id, "products": summary.products},
         )
         return summary
+
+    async def _run_here(
+        self,
+        request: RunRequest,
+        done: set[int],
+        writer: _OrderedWriter,
+        finished: int,
+        total: int,
+        schema: CatalogSchema,
+        catalog: VerifiedCatalog | None,
+    ) -> None:
+        """Run the batches in this process: one lane per category, under one concurrency cap."""
+        store = writer.store
+        enricher = self._enricher(request.run_id, catalog, schema)
+        evidence = EvidenceSource(
+            catalog=catalog,
+            kb=self.kb if self.settings.use_knowledge else None,
+            examples=self.settings.examples_per_product,
+            lexicon=self.settings.lexicon_worker,
+        )
+        upkeep = auto_compaction(self.settings, self.kb, self.open_model)
+        gate = asyncio.Semaphore(max(1, self.settings.concurrency))
+        upkeep_turn = asyncio.Lock()
+
+        async def run_batch(batch: list[InputRecord]) -> None:
+            nonlocal finished
+            count = await self._run_batch(batch, schema, enricher, store, gate, evidence)
+            finished += count
+            if upkeep is not None:
+                async with upkeep_turn:  # one compaction at a time, whichever lane ends a batch
+                    await upkeep.after_batch()
+            writer.flush()
+            if self.progress:
+                try:
+                    self.progress(finished, total)
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    # Raised in a lane task these would escape the event loop; carried as an
+                    # ordinary exception they cancel the other lanes and surface from run().
+                    raise _Interrupted(exc) from exc
+
+        chunk_size = self.settings.batch_size * 4
+        lanes = _Lanes(run_batch)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for chunk in _chunks(read_records(request.input_path), chunk_size):
+                    todo = [r for r in chunk if r.seq not in done]
+                    await lanes.room_for(chunk_size)
+                    for batch in _category_batches(todo, self.settings.batch_size):
+                        lanes.submit(tasks, batch)
+        except BaseExceptionGroup as group:
+            # Callers catch DissensusError, not a group: the first failure is the cause, and
+            # the lanes it cancelled lost nothing that was committed.
+            first = group.exceptions[0]
+            raise (first.cause if isinstance(first, _Interrupted) else first) from None
+
+    async def _run_on_ray(
+        self,
+        request: RunRequest,
+        done: set[int],
+        writer: _OrderedWriter,
+        finished: int,
+        total: int,
+    ) -> None:
+        """Run the batches on a Ray actor pool (``dissensus.pipeline.ray_engine``).
+
+        The input is grouped exactly as here: per chunk, by category, in batches; each
+        category's batches go to one actor in order. The output file grows from the database as
+        groups finish, in input order.
+        """
+        from dissensus.pipeline.ray_engine import run_on_ray
+
+        assert self.ray is not None
+        options = self.ray
+
+        def chunks() -> Iterator[list[list[list[InputRecord]]]]:
+            for chunk in _chunks(read_records(request.input_path), options.chunk_records):
+                todo = [r for r in chunk if r.seq not in done]
+                groups: dict[str, list[list[InputRecord]]] = {}
+                for batch in _category_batches(todo, self.settings.batch_size):
+                    groups.setdefault(_lane_key(batch[0]), []).append(batch)
+                yield list(groups.values())
+
+        count = finished
+
+        def progressed(committed: int) -> None:
+            nonlocal count
+            count += committed
+            writer.flush()
+            if self.progress:
+                self.progress(count, total)
+
+        await asyncio.to_thread(
+            run_on_ray,
+            settings=self.settings,
+            request=request,
+            database_url=self.db.url,
+            chunks=chunks(),
+            options=options,
+            progress=progressed,
+        )
 
     async def _run_batch(
         self,

@@ -214,13 +214,50 @@ class RunStore:
         calls: list[dict[str, Any]],
         supervisor: dict[str, Any] | None = None,
         within: Callable[[Session], None] | None = None,
-    ) -> None:
-        """Store one finished product and its model calls atomically.
+    ) -> bool:
+        """Store one finished product and its model calls atomically; ``False`` when the
+        product was already stored under this run (the first commit stands).
 
         ``within`` adds more writes to the same transaction (the record's review item).
         """
         input_tokens = sum(c["input_tokens"] for c in calls)
         output_tokens = sum(c["output_tokens"] for c in calls)
+        try:
+            self._insert(
+                seq,
+                product_id,
+                category,
+                output,
+                disputed,
+                supervisor_called,
+                calls,
+                supervisor,
+                within,
+                input_tokens,
+                output_tokens,
+            )
+        except IntegrityError:
+            # Another attempt at the same product (a retried Ray task) committed it first: the
+            # first commit stands, and this one's calls and review item roll back with it.
+            if seq in self.done_seqs():
+                return False
+            raise
+        return True
+
+    def _insert(
+        self,
+        seq: int,
+        product_id: str,
+        category: str | None,
+        output: dict[str, Any],
+        disputed: int,
+        supervisor_called: bool,
+        calls: list[dict[str, Any]],
+        supervisor: dict[str, Any] | None,
+        within: Callable[[Session], None] | None,
+        input_tokens: int,
+        output_tokens: int,
+    ) -> None:
         with self.db.write() as session:
             session.add(
                 RunProduct(
