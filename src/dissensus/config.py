@@ -97,6 +97,22 @@ class ConsensusSettings(_Strict):
     so a route whose worker stops being right loses its share and ends."""
 
 
+class BedrockBatchSettings(_Strict):
+    """Where ``bedrock-batch:`` models run their jobs (``dissensus.llm.bedrock_batch``)."""
+
+    s3_uri: str
+    """``s3://bucket/prefix`` for the jobs' input and output files."""
+    role_arn: str
+    """The service role Bedrock assumes to read and write that bucket."""
+    records: int = Field(default=1000, ge=1)
+    """Requests per job (Bedrock's minimum per job and model applies; 100 for most)."""
+    linger_seconds: float = Field(default=60.0, ge=0.0)
+    """How long the first waiting request may wait for its job to fill."""
+    poll_seconds: float = Field(default=30.0, gt=0.0)
+    timeout_hours: int = Field(default=24, ge=24, le=168)
+    """The job's own limit (Bedrock accepts 24 to 168 hours)."""
+
+
 class RequestLimits(_Strict):
     """Per-model or per-provider overrides of ``request_timeout_seconds``/``request_retries``."""
 
@@ -265,6 +281,8 @@ class Settings(_Strict):
     """Hosted models (``openai:``, ``anthropic:``): seconds one HTTP request may take."""
     request_retries: int = Field(default=2, ge=0, le=10)
     """Hosted models: retries of a failed request (backoff with jitter, ``Retry-After`` on 429)."""
+    bedrock_batch: BedrockBatchSettings | None = None
+    """Bucket, role and job sizes for ``bedrock-batch:`` models; needed only by them."""
     request_limits: dict[str, RequestLimits] = Field(default_factory=dict)
     """Overrides by model string (``openai:gpt-4o``: so per role, as each role names its model)
     or by provider (``openai``, ``anthropic``, ``bedrock``); the model string wins. E.g. a slow
@@ -326,21 +344,26 @@ class Settings(_Strict):
 
     def model_options(self) -> dict[str, Any]:
         """What every model the settings open is opened with (``ModelPool(**options)``)."""
+        per_model: dict[str, dict[str, Any]] = {
+            key: {
+                name: value
+                for name, value in (
+                    ("timeout", limits.timeout_seconds),
+                    ("retries", limits.retries),
+                )
+                if value is not None
+            }
+            for key, limits in self.request_limits.items()
+        }
+        if self.bedrock_batch is not None:
+            # As plain data: the model layer turns it into its BatchOptions.
+            batch = self.bedrock_batch.model_dump()
+            per_model.setdefault("bedrock-batch", {})["batch"] = batch
         return {
             "base_url": self.openai_base_url,
             "timeout": self.request_timeout_seconds,
             "retries": self.request_retries,
-            "per_model": {
-                key: {
-                    name: value
-                    for name, value in (
-                        ("timeout", limits.timeout_seconds),
-                        ("retries", limits.retries),
-                    )
-                    if value is not None
-                }
-                for key, limits in self.request_limits.items()
-            },
+            "per_model": per_model,
         }
 
     def supervisor_model(self) -> str:

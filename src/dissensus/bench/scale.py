@@ -7,6 +7,11 @@ logged) against :mod:`dissensus.bench.fake_openai` in its own process, answering
 latency and, optionally, under a requests-per-second limit, at rising concurrency. It reports
 products/s, our CPU seconds per product (``time.process_time`` of this process: the server's
 work is not in it), requests and rate-limit refusals, and, with ``profile``, where our CPU went.
+
+With ``engine="ray"`` it runs the same loop on a local Ray cluster at each actor count of
+``actors`` (``dissensus run --engine ray``), each actor with the last concurrency level. Our CPU
+is then the whole machine's busy time during the run (``/proc/stat``) less the fake provider's
+own (``/proc/PID/stat``): the actors are Ray's processes, not this one's children.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from dissensus.config import GeneratorConfig, Settings
 from dissensus.llm import ModelPool
 from dissensus.pipeline import Runner, RunRequest
+from dissensus.pipeline.ray_engine import RayOptions
 from dissensus.storage import Database
 
 __all__ = [
@@ -44,15 +50,27 @@ __all__ = [
     "write_scale_report",
 ]
 
-SCHEMA = """\
-categories:
-  - path: Home > Kitchen > Knives
+ATTRIBUTES = """\
     attributes:
       - {name: Brand, description: The maker as written}
       - {name: Blade length, description: With its unit}
       - {name: Material}
       - {name: Knife type, values: [Chef, Paring, Santoku, Bread]}
 """
+
+
+def _category(i: int) -> str:
+    return "Home > Kitchen > Knives" + (f" {i + 1}" if i else "")
+
+
+def _schema(categories: int) -> str:
+    """The knives schema under ``categories`` paths: batches of one category run in order, so
+    more categories is more work that can run side by side."""
+    return "categories:\n" + "".join(
+        f"  - path: {_category(i)}\n{ATTRIBUTES}" for i in range(categories)
+    )
+
+
 BRANDS = ["Kaito", "Nakano", "Alpen", "Ridge", "Oster", "Mori", "Bellini", "Vesta"]
 
 
@@ -68,10 +86,18 @@ class ScaleConfig(BaseModel):
     supervisor, as real disagreements do)."""
     batch_size: int = Field(default=8, ge=1)
     profile: bool = False
+    categories: int = Field(default=1, ge=1)
+    """Categories the products are dealt into (round robin)."""
+    engine: Literal["local", "ray"] = "local"
+    actors: list[int] = Field(default_factory=lambda: [1, 2])
+    """Ray actor counts to measure (``engine="ray"``), each at the last concurrency level."""
 
 
 class ScalePoint(BaseModel):
     concurrency: int
+    """Products in flight (per actor on Ray)."""
+    actors: int = 0
+    """Ray actors; 0 for the in-process runner."""
     products: int
     errors: int
     wall_seconds: float
@@ -122,13 +148,13 @@ def fake_server(
         proc.wait(timeout=10)
 
 
-def _catalog(path: Path, n: int) -> None:
+def _catalog(path: Path, n: int, categories: int = 1) -> None:
     lines = []
     for i in range(n):
         brand = BRANDS[i % len(BRANDS)]
         title = f"{brand} {6 + i % 5}in Chef Knife, stainless steel, item {i}"
         lines.append(
-            json.dumps({"id": f"p{i:05d}", "title": title, "category": "Home > Kitchen > Knives"})
+            json.dumps({"id": f"p{i:05d}", "title": title, "category": _category(i % categories)})
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -151,25 +177,30 @@ def _settings(url: str, home: Path, concurrency: int, batch_size: int) -> Settin
     )
 
 
-async def _one(url: str, work: Path, concurrency: int, config: ScaleConfig) -> ScalePoint:
+async def _one(
+    url: str, work: Path, concurrency: int, config: ScaleConfig, *, actors: int = 0, server: int = 0
+) -> ScalePoint:
     work.mkdir(parents=True, exist_ok=True)
     catalog, schema = work / "catalog.jsonl", work / "schema.yaml"
-    _catalog(catalog, config.products)
-    schema.write_text(SCHEMA, encoding="utf-8")
+    _catalog(catalog, config.products, config.categories)
+    schema.write_text(_schema(config.categories), encoding="utf-8")
     settings = _settings(url, work, concurrency, config.batch_size)
     db = Database.open(None, home=work)
     try:
         async with ModelPool(**settings.model_options()) as pool:
-            runner = Runner(settings, db=db, open_model=pool.get)
-            cpu, started = time.process_time(), time.perf_counter()
+            ray = RayOptions(actors=actors) if actors else None
+            runner = Runner(settings, db=db, open_model=pool.get, ray=ray)
+            cpu, started = _our_cpu(server, machine=ray is not None), time.perf_counter()
             summary = await runner.run(
                 RunRequest(catalog, schema, work / "out.jsonl", run_id=f"scale-{concurrency}")
             )
-            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+            wall = time.perf_counter() - started
+            cpu = _our_cpu(server, machine=ray is not None) - cpu
     finally:
         db.close()
     return ScalePoint(
         concurrency=concurrency,
+        actors=actors,
         products=summary.products,
         errors=summary.errors,
         wall_seconds=wall,
@@ -189,8 +220,19 @@ def run_scale(
     top: list[str] = []
     with (
         tempfile.TemporaryDirectory(prefix="dissensus-scale-") as tmp,
-        fake_server(config.latency_seconds, config.rps_limit, config.disagree) as (url, _proc),
+        fake_server(config.latency_seconds, config.rps_limit, config.disagree) as (url, proc),
     ):
+        if config.engine == "ray":
+            concurrency = config.concurrency[-1]
+            for actors in config.actors:
+                work = Path(tmp) / f"ray-{actors}"
+                point = asyncio.run(
+                    _one(url, work, concurrency, config, actors=actors, server=proc.pid)
+                )
+                points.append(point)
+                if on_point is not None:
+                    on_point(point)
+            return ScaleReport(config=config, cores=os.cpu_count() or 1, points=points)
         for i, concurrency in enumerate(config.concurrency):
             work = Path(tmp) / f"c{concurrency}"
             last = i == len(config.concurrency) - 1
@@ -206,6 +248,24 @@ def run_scale(
             if on_point is not None:
                 on_point(point)
     return ScaleReport(config=config, cores=os.cpu_count() or 1, points=points, profile_top=top)
+
+
+def _our_cpu(server: int, *, machine: bool) -> float:
+    """CPU seconds so far: this process's, or with ``machine`` every process's but the fake
+    provider's (Linux ``/proc``; elsewhere this process's alone)."""
+    if not machine or not Path("/proc/stat").exists():
+        return time.process_time()
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    # user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    values = [int(v) for v in fields[:8]]
+    busy = sum(values) - values[3] - values[4]
+    try:
+        stat = Path(f"/proc/{server}/stat").read_text().rsplit(")", 1)[1].split()
+        busy -= int(stat[11]) + int(stat[12])  # utime, stime of the provider
+    except (OSError, IndexError, ValueError):
+        pass
+    return busy / ticks
 
 
 def _top(profiler: cProfile.Profile, n: int = 20) -> list[str]:

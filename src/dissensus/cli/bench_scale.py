@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,7 @@ from dissensus.bench.scale import (
     write_scale_report,
 )
 from dissensus.cli._common import console, err_console, friendly_errors
+from dissensus.pipeline.ray_engine import require_ray
 
 __all__ = ["scale"]
 
@@ -50,26 +51,54 @@ def scale(
     profile: Annotated[
         bool, typer.Option("--profile", help="Profile our CPU at the last level.")
     ] = False,
+    categories: Annotated[
+        int,
+        typer.Option(
+            "--categories",
+            min=1,
+            help="Categories the products are dealt into (a category's batches run in order).",
+        ),
+    ] = 1,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory for scale.json.")
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="The report as one JSON object on stdout (no table).")
     ] = False,
+    engine: Annotated[
+        Literal["local", "ray"],
+        typer.Option(
+            "--engine",
+            help="'ray': the loop on a local Ray cluster at each --actors count (extra 'ray').",
+        ),
+    ] = "local",
+    actors: Annotated[
+        str, typer.Option("--actors", help="Ray actor counts (with --engine ray): e.g. 1,2.")
+    ] = "1,2",
 ) -> None:
     """The full loop against a fake OpenAI-compatible provider in its own process."""
     try:
         chosen = levels(concurrency)
     except ValueError as exc:
         raise typer.BadParameter(f"{concurrency!r}: give numbers like 4,16,64") from exc
+    if engine == "ray":
+        require_ray()
+    try:
+        pools = levels(actors)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{actors!r}: give numbers like 1,2") from exc
+    if not pools or min(pools) < 1:
+        raise typer.BadParameter(f"{actors!r}: give actor counts of at least 1")
     config = ScaleConfig(
         products=products, concurrency=chosen, latency_seconds=latency, rps_limit=rps,
-        disagree=disagree, batch_size=batch_size, profile=profile,
+        disagree=disagree, batch_size=batch_size, profile=profile, engine=engine, actors=pools,
+        categories=categories,
     )  # fmt: skip
 
     def progress(point: ScalePoint) -> None:
+        on = f"{point.actors} Ray actor(s), " if point.actors else ""
         err_console.print(
-            f"concurrency {point.concurrency}: {point.products} products in "
+            f"{on}concurrency {point.concurrency}: {point.products} products in "
             f"{point.wall_seconds:.1f} s, {point.cpu_ms_per_product:.1f} ms CPU each",
             highlight=False,
         )
@@ -85,12 +114,14 @@ def scale(
         title=f"Full loop against a fake provider ({latency:g} s per answer"
         + (f", {rps:g} requests/s limit" if rps else "") + f"), {report.cores} cores"
     )  # fmt: skip
-    for column in ("concurrency", "products", "errors", "wall s", "products/s", "CPU ms/product",
-                   "products per CPU s", "requests", "supervisor calls"):  # fmt: skip
+    for column in ("actors", "concurrency", "products", "errors", "wall s", "products/s",
+                   "CPU ms/product", "products per CPU s", "requests",
+                   "supervisor calls"):  # fmt: skip
         table.add_column(column, justify="right")
     for p in report.points:
         table.add_row(
-            str(p.concurrency), str(p.products), str(p.errors), f"{p.wall_seconds:.1f}",
+            str(p.actors or "-"), str(p.concurrency), str(p.products), str(p.errors),
+            f"{p.wall_seconds:.1f}",
             f"{p.products_per_second:.1f}", f"{p.cpu_ms_per_product:.1f}",
             f"{p.products_per_cpu_second:.1f}", str(p.requests), str(p.supervisor_calls),
         )  # fmt: skip

@@ -10,6 +10,8 @@ otherwise.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dissensus.llm.base import ModelProfile
 
 __all__ = ["HOSTED_PROFILES", "UNKNOWN_HOSTED_PROFILE", "hosted_profile"]
@@ -48,8 +50,24 @@ UNKNOWN_HOSTED_PROFILE = ModelProfile(supports_tools=True, context_tokens=128_00
 """What an unlisted hosted model is assumed to be: tool-capable, 128k context, price unknown (0)."""
 
 
+BATCH_DISCOUNT = 0.5
+"""Bedrock's batch inference is listed at half the on-demand price per token."""
+
+
 def hosted_profile(spec: str) -> ModelProfile:
-    """The profile of a hosted model string, or :data:`UNKNOWN_HOSTED_PROFILE`."""
+    """The profile of a hosted model string, or :data:`UNKNOWN_HOSTED_PROFILE`.
+
+    ``bedrock-batch:ID`` is ``bedrock:ID`` at the batch discount, gathering its evidence (a
+    batch job answers once; there is no tool loop)."""
+    provider, _, name = spec.partition(":")
+    if provider == "bedrock-batch":
+        on_demand = hosted_profile(f"bedrock:{name}")
+        return replace(
+            on_demand,
+            supports_tools=False,
+            input_price_per_mtok=on_demand.input_price_per_mtok * BATCH_DISCOUNT,
+            output_price_per_mtok=on_demand.output_price_per_mtok * BATCH_DISCOUNT,
+        )
     return HOSTED_PROFILES.get(spec, UNKNOWN_HOSTED_PROFILE)
 
 

@@ -8,6 +8,8 @@ A model string is ``provider:name``:
               llama-server — with ``base_url=`` or ``$OPENAI_BASE_URL``
 ``anthropic:`` Anthropic Messages API (``ANTHROPIC_API_KEY``; extra ``anthropic``)
 ``bedrock:``  Amazon Bedrock Converse API (AWS credentials and region; extra ``bedrock``)
+``bedrock-batch:`` Amazon Bedrock batch inference jobs through S3 (settings ``bedrock_batch``;
+              extra ``bedrock``; see :mod:`dissensus.llm.bedrock_batch`)
 ``scripted:`` offline scripted models for tests and demos: ``echo``, ``abstain``
 ============  ==================================================================================
 """
@@ -28,6 +30,7 @@ from dissensus.errors import ConfigError, MissingExtraError
 from dissensus.llm._http import counting_client
 from dissensus.llm._pydantic_ai import OutputMode, PydanticAILLM
 from dissensus.llm.base import LLM, ModelProfile
+from dissensus.llm.bedrock_batch import BatchOptions, open_bedrock_batch
 from dissensus.llm.local import LOCAL_MODELS, EngineOptions, local_models_dir, open_local
 from dissensus.llm.profiles import HOSTED_PROFILES, hosted_profile
 
@@ -41,7 +44,7 @@ __all__ = [
     "parse_model_string",
 ]
 
-Provider = Literal["local", "openai", "anthropic", "bedrock", "scripted"]
+Provider = Literal["local", "openai", "anthropic", "bedrock", "bedrock-batch", "scripted"]
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
 
 ANTHROPIC_API_VERSION = "2023-06-01"
@@ -79,6 +82,8 @@ def open_model(
     region: str | None = None,
     timeout: float | None = None,
     retries: int | None = None,
+    batch: BatchOptions | Mapping[str, Any] | None = None,
+    s3_client: Any = None,
 ) -> LLM:
     """Open a model by its model string; the caller closes it with ``await llm.aclose()``.
 
@@ -99,6 +104,9 @@ def open_model(
             600 s by default, which lets a hung server hold a slot for half an hour).
         retries: ``openai:``/``anthropic:``: retries of a failed request, with the SDK's
             backoff with jitter; 429 answers honour ``Retry-After``.
+        batch: ``bedrock-batch:``: the bucket, role and job sizes (settings ``bedrock_batch``).
+        s3_client: ``bedrock-batch:``: a boto3 ``s3`` client (``bedrock_client`` is then the
+            ``bedrock`` control-plane client); tests pass clients of their own.
 
     Raises:
         ConfigError: unknown provider or model, or missing credentials.
@@ -122,6 +130,20 @@ def open_model(
         )
     if provider == "bedrock":
         return _open_bedrock(spec, name, profile, bedrock_client, region)
+    if provider == "bedrock-batch":
+        if importlib.util.find_spec("boto3") is None and (
+            bedrock_client is None or s3_client is None
+        ):
+            raise MissingExtraError("bedrock", f"model {spec!r}")
+        return open_bedrock_batch(
+            spec,
+            name,
+            profile or hosted_profile(spec),
+            batch,
+            bedrock_client=bedrock_client,
+            s3_client=s3_client,
+            region=region,
+        )
     raise AssertionError(provider)  # pragma: no cover - parse_model_string closed the set
 
 

@@ -42,7 +42,7 @@ from dissensus.pipeline.inputs import InputRecord
 if TYPE_CHECKING:
     from dissensus.pipeline.runner import RunRequest
 
-__all__ = ["RayOptions", "require_ray", "run_on_ray"]
+__all__ = ["CategoryActor", "RayOptions", "connect", "require_ray", "run_on_ray"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +177,9 @@ class CategoryActor:
             pass  # a dying actor has nobody to tell
 
 
-def _init(options: RayOptions) -> Any:
+def connect(options: RayOptions) -> Any:
+    """Join (or start) the cluster once, and quiet Ray Data's own progress output; returns the
+    ``ray`` module."""
     import ray
 
     if not ray.is_initialized():
@@ -213,7 +215,7 @@ def run_on_ray(
     chunk, its category groups (each a list of batches in order); ``progress`` gets each
     group's committed count as it finishes.
     """
-    ray = _init(options)
+    ray = connect(options)
     constructor = {
         "settings_json": settings.model_dump_json(),
         "database_url": database_url,

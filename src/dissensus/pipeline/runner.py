@@ -309,10 +309,13 @@ class Runner:
         category's batches go to one actor in order. The output file grows from the database as
         groups finish, in input order.
         """
-        from dissensus.pipeline.ray_engine import run_on_ray
+        from dissensus.pipeline.ray_engine import connect, run_on_ray
 
         assert self.ray is not None
         options = self.ray
+        # Ray wants its first call in the main thread (its signal handlers live there); the
+        # blocking dataset work then runs in a thread so the heartbeat keeps beating.
+        connect(options)
 
         def chunks() -> Iterator[list[list[list[InputRecord]]]]:
             for chunk in _chunks(read_records(request.input_path), options.chunk_records):
