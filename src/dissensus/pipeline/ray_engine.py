@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,10 @@ class RayOptions:
     the machine's cores, or uses the one this process already joined."""
     chunk_records: int = 10_000
     """Input records read per dataset; the pool is made once per chunk."""
-    groups_per_call: int = 1
-    """Category groups per ``map_batches`` call."""
+    groups_per_call: int | None = None
+    """Category groups per ``map_batches`` call; ``None``: an even share of the chunk's groups
+    per actor. An actor runs the groups of one call side by side (each in order), up to
+    ``concurrency`` products at once, as the local runner runs its lanes."""
 
     def __post_init__(self) -> None:
         if self.actors < 1:
@@ -150,12 +153,16 @@ class CategoryActor:
         self._concurrency = max(1, settings.concurrency)
 
     def __call__(self, rows: dict[str, Any]) -> dict[str, list[int]]:
-        """Run every group of ``rows["group"]``; return how many products each committed."""
-        committed = [self._loop.run_until_complete(self._group(p)) for p in rows["group"]]
+        """Run the groups of ``rows["group"]`` side by side (each group's batches in order);
+        return how many products each committed."""
+        committed = self._loop.run_until_complete(self._groups(list(rows["group"])))
         return {"committed": committed}
 
-    async def _group(self, payload: str) -> int:
+    async def _groups(self, payloads: list[str]) -> list[int]:
         gate = asyncio.Semaphore(self._concurrency)
+        return list(await asyncio.gather(*(self._group(p, gate) for p in payloads)))
+
+    async def _group(self, payload: str, gate: asyncio.Semaphore) -> int:
         committed = 0
         for batch in _decode(payload):
             # A retried task starts again at its first batch: skip what an earlier attempt
@@ -228,11 +235,13 @@ def run_on_ray(
         if not groups:
             continue
         items = [{"group": _encode(group)} for group in groups]
+        size = min(options.actors, len(items))
+        per_call = options.groups_per_call or math.ceil(len(items) / size)
         dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             CategoryActor,
-            batch_size=options.groups_per_call,
+            batch_size=per_call,
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=min(options.actors, len(items))),
+            compute=ray.data.ActorPoolStrategy(size=size),
             fn_constructor_kwargs=constructor,
             num_cpus=0.5,
         )
