@@ -347,7 +347,7 @@ def test_an_unknown_model_string_is_one_error_line(home: Path, files: dict[str, 
     assert_one_line_error(
         result,
         "model 'gpt-4o' must look like provider:name, with provider one of local:, openai:, "
-        "anthropic:, bedrock:, scripted:",
+        "anthropic:, bedrock:, bedrock-batch:, scripted:",
     )
 
 

@@ -58,7 +58,9 @@ def test_model_strings_split_at_the_first_colon(spec: str, expected: tuple[str, 
 
 @pytest.mark.parametrize("spec", ["ollama:llama3", "gpt-4o-mini", "openai:"])
 def test_bad_model_strings_name_the_valid_prefixes(spec: str) -> None:
-    with pytest.raises(ConfigError, match="local:, openai:, anthropic:, bedrock:, scripted:"):
+    with pytest.raises(
+        ConfigError, match="local:, openai:, anthropic:, bedrock:, bedrock-batch:, scripted:"
+    ):
         open_model(spec)
 
 

@@ -4,10 +4,12 @@ commit each product once, and resume (scripted models, which actors open by name
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, select
 
 from dissensus.config import GeneratorConfig, Settings
 from dissensus.llm import ModelPool
@@ -17,7 +19,8 @@ from dissensus.pipeline.ray_engine import CategoryActor, RayOptions, _encode
 from dissensus.pipeline.runner import _category_batches
 from dissensus.pipeline.store import RunStore
 from dissensus.storage import Database
-from dissensus.storage.testing import scratch_database
+from dissensus.storage.tables import ModelCall, ReviewItemRow, RunProduct
+from dissensus.storage.testing import reset_database, scratch_database
 
 ray = pytest.importorskip("ray")
 
@@ -94,11 +97,16 @@ def settings(home: Path, *, learning: bool) -> Settings:
 
 
 async def run(
-    tmp_path: Path, name: str, *, ray_options: RayOptions | None, learning: bool
+    tmp_path: Path,
+    name: str,
+    *,
+    ray_options: RayOptions | None,
+    learning: bool,
+    url: str | None = None,
 ) -> tuple[Path, Database]:
     catalog, schema, verified = files(tmp_path)
     home = tmp_path / name
-    db = Database.open(None, home=home)
+    db = Database.open(url, home=home)
     out = tmp_path / f"{name}.jsonl"
     async with ModelPool() as pool:
         runner = Runner(
@@ -120,13 +128,47 @@ async def test_the_ray_engine_writes_what_the_local_runner_writes(
     assert RunStore(db, "r1").done_seqs() == set(range(25))
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 async def test_a_learning_run_on_ray_commits_every_product_once_and_learns(
-    tmp_path: Path, cluster: None
+    tmp_path: Path, cluster: None, store: str
 ) -> None:
-    out, db = await run(tmp_path, "learn", ray_options=RayOptions(actors=2), learning=True)
-    rows = RunStore(db, "r1").rows()
-    assert sorted(r.seq for r in rows) == list(range(25))
-    assert len(out.read_text(encoding="utf-8").splitlines()) == 25
+    # The knowledge base is shared through the database: on PostgreSQL, as across machines.
+    url = None
+    if store == "postgresql":
+        url = os.environ.get("DISSENSUS_TEST_PG_URL")
+        if not url:
+            pytest.skip("set DISSENSUS_TEST_PG_URL=postgresql+psycopg://... to run on PostgreSQL")
+        reset_database(url)
+    out, db = await run(tmp_path, "learn", ray_options=RayOptions(actors=2), learning=True, url=url)
+    try:
+        rows = RunStore(db, "r1").rows()
+        assert sorted(r.seq for r in rows) == list(range(25))
+        assert len(out.read_text(encoding="utf-8").splitlines()) == 25
+        # Both actors wrote to the one database: every valid product's calls, once.
+        with db.read() as session:
+            seqs = list(session.scalars(select(ModelCall.seq).where(ModelCall.run_id == "r1")))
+        assert set(seqs) == set(range(25)) - {5}  # the invalid record called no model
+        assert len(seqs) == sum(2 if r.supervisor_called else 1 for r in rows if r.seq != 5)
+    finally:
+        db.close()
+
+
+async def test_a_killed_ray_run_resumes_where_it_stopped(tmp_path: Path, cluster: None) -> None:
+    options = RayOptions(actors=2)
+    out, db = await run(tmp_path, "resume", ray_options=options, learning=False)
+    whole = out.read_text(encoding="utf-8")
+    calls = RunStore(db, "r1").call_totals()
+    # As if killed after 12 products: later rows gone, the output file cut mid-line.
+    with db.write() as session:
+        session.execute(delete(ModelCall).where(ModelCall.seq >= 12))
+        session.execute(delete(ReviewItemRow).where(ReviewItemRow.seq >= 12))
+        session.execute(delete(RunProduct).where(RunProduct.seq >= 12))
+    out.write_text(
+        whole[: len("".join(whole.splitlines(keepends=True)[:12])) + 5], encoding="utf-8"
+    )
+    again, db = await run(tmp_path, "resume", ray_options=options, learning=False)
+    assert again.read_text(encoding="utf-8") == whole
+    assert RunStore(db, "r1").call_totals() == calls  # the first 12 were not asked again
 
 
 def test_a_retried_group_commits_nothing_twice(tmp_path: Path) -> None:
