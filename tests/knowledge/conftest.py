@@ -42,15 +42,35 @@ def kb(db: Database) -> KnowledgeBase:
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> Iterator[str]:
-    """moto's AWS server on a free loopback port (a real HTTP endpoint boto3 talks to)."""
+    """moto's AWS server on a free loopback port (a real HTTP endpoint boto3 talks to).
+
+    It answers one request at a time. DynamoDB makes each transaction atomic; moto's does not
+    across threads: it checks the conditions, then writes, and on a failed transaction restores
+    a copy of the whole table taken before, undoing other requests' writes in between. Served
+    one at a time, each request is atomic as on DynamoDB, while the test's writer threads still
+    interleave their reads and conditioned writes.
+    """
     if importlib.util.find_spec("moto") is None or importlib.util.find_spec("boto3") is None:
         pytest.skip("install the dev extra (moto[server], boto3) to test the DynamoDB store")
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server import threaded_moto_server as moto_server
+
+    class OneAtATime(moto_server.ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = moto_server.DomainDispatcherApplication(moto_server.create_backend_app)
+            self._server = moto_server.make_server(
+                self._ip_address,
+                self._port,
+                app,
+                False,  # not threaded
+                request_handler=moto_server.MotoRequestHandler,
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = OneAtATime(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"

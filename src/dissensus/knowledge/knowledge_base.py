@@ -331,7 +331,7 @@ class KnowledgeBase:
             activate_after: Confirmations that activate a proposed learning; ``None`` never.
         """
         with self._db.write() as session:
-            row = self._require_learning(session, learning_id)
+            row = self._require_learning(session, learning_id, lock=True)
             if source and source not in row.sources:
                 before = snapshot(row)
                 row.sources = union(row.sources, [source])
@@ -357,7 +357,7 @@ class KnowledgeBase:
     ) -> Learning:
         """Move a learning along :data:`TRANSITIONS` (a ``status`` event)."""
         with self._db.write() as session:
-            row = self._require_learning(session, learning_id)
+            row = self._require_learning(session, learning_id, lock=True)
             current: LearningStatus = row.status  # type: ignore[assignment]
             if status not in TRANSITIONS[current]:
                 allowed = ", ".join(sorted(TRANSITIONS[current]))
@@ -604,14 +604,19 @@ class KnowledgeBase:
             )
         return row
 
-    def _require_learning(self, session: Session, learning_id: str) -> LearningRow:
-        row = session.get(LearningRow, learning_id)
+    def _require_learning(
+        self, session: Session, learning_id: str, *, lock: bool = False
+    ) -> LearningRow:
+        # A change reads the row, then writes it: FOR UPDATE keeps two writers on PostgreSQL
+        # (READ COMMITTED) from both reading the old state and one overwriting the other's
+        # change. SQLite's BEGIN IMMEDIATE already serializes every writer.
+        row = session.get(LearningRow, learning_id, with_for_update=lock)
         if row is None:
             raise unknown_learning(learning_id)
         return row
 
     def _require_editable(self, session: Session, learning_id: str, action: str) -> LearningRow:
-        row = self._require_learning(session, learning_id)
+        row = self._require_learning(session, learning_id, lock=True)
         if row.status not in _EDITABLE:
             raise KnowledgeError(
                 f"cannot {action} learning {learning_id!r}: it is {row.status}; "
