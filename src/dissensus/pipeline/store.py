@@ -223,19 +223,27 @@ class RunStore:
         input_tokens = sum(c["input_tokens"] for c in calls)
         output_tokens = sum(c["output_tokens"] for c in calls)
         try:
-            self._insert(
-                seq,
-                product_id,
-                category,
-                output,
-                disputed,
-                supervisor_called,
-                calls,
-                supervisor,
-                within,
-                input_tokens,
-                output_tokens,
-            )
+            with self.db.write() as session:
+                session.add(
+                    RunProduct(
+                        run_id=self.run_id,
+                        seq=seq,
+                        product_id=product_id,
+                        category=category,
+                        output=output,
+                        disputed_attributes=disputed,
+                        supervisor_called=supervisor_called,
+                        input_tokens=input_tokens,
+                        output_tokens=output_tokens,
+                        supervisor=supervisor,
+                    )
+                )
+                for call in calls:
+                    session.add(
+                        ModelCallRow(run_id=self.run_id, product_id=product_id, seq=seq, **call)
+                    )
+                if within is not None:
+                    within(session)
         except IntegrityError:
             # Another attempt at the same product (a retried Ray task) committed it first: the
             # first commit stands, and this one's calls and review item roll back with it.
@@ -243,42 +251,6 @@ class RunStore:
                 return False
             raise
         return True
-
-    def _insert(
-        self,
-        seq: int,
-        product_id: str,
-        category: str | None,
-        output: dict[str, Any],
-        disputed: int,
-        supervisor_called: bool,
-        calls: list[dict[str, Any]],
-        supervisor: dict[str, Any] | None,
-        within: Callable[[Session], None] | None,
-        input_tokens: int,
-        output_tokens: int,
-    ) -> None:
-        with self.db.write() as session:
-            session.add(
-                RunProduct(
-                    run_id=self.run_id,
-                    seq=seq,
-                    product_id=product_id,
-                    category=category,
-                    output=output,
-                    disputed_attributes=disputed,
-                    supervisor_called=supervisor_called,
-                    input_tokens=input_tokens,
-                    output_tokens=output_tokens,
-                    supervisor=supervisor,
-                )
-            )
-            for call in calls:
-                session.add(
-                    ModelCallRow(run_id=self.run_id, product_id=product_id, seq=seq, **call)
-                )
-            if within is not None:
-                within(session)
 
     def record(self, seq: int) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
         """One stored record's output and supervisor answer, or ``None``."""
