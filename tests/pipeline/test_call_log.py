@@ -48,10 +48,13 @@ async def test_each_call_is_logged_with_its_own_latency_role_and_the_prompt_it_w
     ]
     assert sum(c.requests for c in calls) == summary.model_requests
     assert sum(c.input_tokens for c in calls) == summary.input_tokens
-    # The two generators ran side by side: each keeps its own time, not the pair's.
-    slow = [c.latency_s for c in calls if c.role == "generator-a"]
-    fast = [c.latency_s for c in calls if c.role == "generator-b"]
-    assert min(slow) >= 0.4 and max(fast) < 0.2
+    # The two generators ran side by side: each keeps its own time, not the pair's. Compared
+    # per product, not against a fixed bound: on a loaded machine even an instant call can take
+    # a while (one took 0.64 s in a full `make test`), but never as long as its 0.4 s partner.
+    slow = {c.product_id: c.latency_s for c in calls if c.role == "generator-a"}
+    fast = {c.product_id: c.latency_s for c in calls if c.role == "generator-b"}
+    assert min(slow.values()) >= 0.4
+    assert all(fast[p] < slow[p] for p in slow), (slow, fast)
     # The stored supervisor value came from this call, and the log holds its exact prompt.
     assert out[0]["attributes"]["Brand"] == {
         **out[0]["attributes"]["Brand"],
