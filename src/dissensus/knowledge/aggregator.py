@@ -347,7 +347,8 @@ class Aggregator:
         return trimmed
 
     def _deprecate(self, session: Session, learning_id: str, actor: str, reason: str) -> None:
-        row = session.get(LearningRow, learning_id)
+        # FOR UPDATE: on PostgreSQL a concurrent change to this row waits instead of being lost.
+        row = session.get(LearningRow, learning_id, with_for_update=True)
         assert row is not None
         deprecate_row(session, row, actor, reason)
 

@@ -149,7 +149,8 @@ def act_on_effects(
         for effect in effects:
             if effect.verdict not in ("no_effect", "hurts"):
                 continue
-            row = session.get(LearningRow, effect.learning_id)
+            # FOR UPDATE: on PostgreSQL a concurrent change to this row waits, not lost.
+            row = session.get(LearningRow, effect.learning_id, with_for_update=True)
             if row is None:
                 continue
             open_flag = session.scalar(

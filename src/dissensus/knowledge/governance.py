@@ -133,7 +133,7 @@ class Governance:
         """Approve a proposed learning: staged for ``promote`` (learn-then-deploy) or made
         active at once (deploy-and-learn). Approving an approved learning changes nothing."""
         with self._db.write() as session:
-            row = _require(session, learning_id)
+            row = _require(session, learning_id, lock=True)
             if row.status != "proposed":
                 raise KnowledgeError(
                     f"learning {learning_id!r} is {row.status}; only proposed learnings can be "
@@ -174,7 +174,7 @@ class Governance:
         approved: bool | None = None,
     ) -> Learning:
         with self._db.write() as session:
-            row = _require(session, learning_id)
+            row = _require(session, learning_id, lock=True)
             current: LearningStatus = row.status  # type: ignore[assignment]
             if status not in TRANSITIONS[current]:
                 allowed = ", ".join(sorted(TRANSITIONS[current]))
@@ -326,8 +326,9 @@ class Governance:
         return import_yaml(self.kb, text, actor=actor, policy=self.policy, origin=origin)
 
 
-def _require(session: Session, learning_id: str) -> LearningRow:
-    row = session.get(LearningRow, learning_id)
+def _require(session: Session, learning_id: str, *, lock: bool = False) -> LearningRow:
+    # lock: FOR UPDATE, for a change (on PostgreSQL a concurrent change then waits, not lost).
+    row = session.get(LearningRow, learning_id, with_for_update=lock)
     if row is None:
         raise unknown_learning(learning_id)
     return row
@@ -365,7 +366,7 @@ def _restore(
     session: Session, learning_id: str, target: Learning | None, actor: str, reason: str
 ) -> None:
     """Set one learning row to ``target`` (``None``: remove it) and record a rollback event."""
-    row = session.get(LearningRow, learning_id)
+    row = session.get(LearningRow, learning_id, with_for_update=True)
     before = snapshot(row) if row is not None else None
     if target is None:
         if row is not None:

@@ -311,7 +311,9 @@ class _Plan:
             self.nodes[key] = name
             self.report.nodes_created.append(key)
         for entry in parsed.learnings:
-            row = self.session.get(LearningRow, entry.id) if entry.id else None
+            row = (
+                self.session.get(LearningRow, entry.id, with_for_update=True) if entry.id else None
+            )
             if entry.id is None and self._already_there(entry):
                 self.report.unchanged += 1
             elif row is None:
