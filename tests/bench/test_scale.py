@@ -63,3 +63,41 @@ def test_the_cli_prints_the_report_as_one_json_object(tmp_path: Path) -> None:
     assert data["points"][0]["products_per_second"] > 0
     # The file and the printed object are the same report.
     assert json.loads((tmp_path / "scale.json").read_text()) == data
+
+
+def test_the_fake_provider_does_not_outlive_a_killed_benchmark() -> None:
+    # A benchmark killed with SIGKILL runs no cleanup; its provider must still go.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "from dissensus.bench.scale import fake_server\n"
+        "import time\n"
+        "with fake_server(0.0, 0.0) as (url, proc):\n"
+        "    print(proc.pid, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    bench = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert bench.stdout is not None
+    provider = int(bench.stdout.readline())
+    os.kill(bench.pid, signal.SIGKILL)
+    bench.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(provider, 0)
+        except ProcessLookupError:
+            return
+        # A zombie of a dead parent is reaped by init; /proc says whether it still runs.
+        try:
+            with open(f"/proc/{provider}/stat", encoding="utf-8") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except OSError:
+            return
+        time.sleep(0.1)
+    os.kill(provider, signal.SIGKILL)
+    raise AssertionError("the fake provider outlived its benchmark")

@@ -21,6 +21,8 @@ URL), so its work is not counted as ours.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -223,6 +225,11 @@ def serving(state: FakeOpenAI) -> Iterator[FakeOpenAI]:
         server.server_close()
 
 
+def _exit_at_eof() -> None:
+    sys.stdin.read()
+    os._exit(0)
+
+
 def main() -> None:
     """Serve until killed; print the base URL on the first line of stdout."""
     import argparse
@@ -232,9 +239,18 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="Seconds before answering.")
     parser.add_argument("--rps", type=float, default=0.0, help="Requests per second (0: any).")
     parser.add_argument("--disagree", type=float, default=0.0, help="Share of -b answers off.")
+    parser.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="Exit when standard input closes: the parent that holds it died or let go.",
+    )
     args = parser.parse_args()
     state = FakeOpenAI(latency_seconds=args.latency, rps_limit=args.rps, disagree=args.disagree)
     server = _Server(("127.0.0.1", args.port), _handler(state))
+    if args.exit_with_stdin:
+        # A benchmark killed with SIGKILL (or SIGTERM, which runs no finally) cannot stop its
+        # provider; the pipe it held closes either way, and that ends this process too.
+        threading.Thread(target=_exit_at_eof, daemon=True).start()
     print(f"http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
     try:
         server.serve_forever()

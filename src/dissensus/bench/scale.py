@@ -132,10 +132,11 @@ def fake_server(
     latency: float, rps: float, disagree: float = 0.0
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """The fake provider in a process of its own; yields its ``/v1`` base URL."""
+    # stdin is a pipe only this process holds: if it dies, the provider sees EOF and exits.
     proc = subprocess.Popen(
         [sys.executable, "-m", "dissensus.bench.fake_openai", "--latency", str(latency),
-         "--rps", str(rps), "--disagree", str(disagree)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+         "--rps", str(rps), "--disagree", str(disagree), "--exit-with-stdin"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
