@@ -1,4 +1,4 @@
-"""What every test shares: asyncio for async tests, and a network guard.
+"""What every test shares: asyncio for async tests, a network guard, and moto's AWS server.
 
 The guard makes any connection to a non-loopback address fail at once with a message naming
 it, in this process: the suite must run offline (CI has no internet either), and a test that
@@ -9,6 +9,7 @@ allowed. Child processes started by tests are not guarded; they run our own scri
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import socket
 from collections.abc import Iterator
@@ -63,3 +64,48 @@ def _network_guard() -> Iterator[None]:
 def anyio_backend() -> str:
     """Async tests run on asyncio (the runtime dissensus uses)."""
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's AWS server (SQS, S3, DynamoDB) on a free loopback port: a real HTTP endpoint.
+
+    It answers one request at a time. DynamoDB makes each transaction atomic; moto's does not
+    across threads: it checks the conditions, then writes, and on a failed transaction restores
+    a copy of the whole table taken before, undoing other requests' writes in between. Served
+    one at a time, each request is atomic as on AWS, while a test's threads still interleave
+    their requests.
+    """
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("boto3") is None:
+        pytest.skip("install the dev extra (moto[server], boto3) to test the AWS parts")
+    from moto.moto_server import threaded_moto_server as moto_server
+
+    class OneAtATime(moto_server.ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = moto_server.DomainDispatcherApplication(moto_server.create_backend_app)
+            self._server = moto_server.make_server(
+                self._ip_address,
+                self._port,
+                app,
+                False,  # not threaded
+                request_handler=moto_server.MotoRequestHandler,
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = OneAtATime(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto accepts any credentials; these keep boto3 from looking for real ones."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,27 +19,37 @@ def kb(any_kb: Any) -> KnowledgeBase:
     return any_kb  # type: ignore[no-any-return]
 
 
-def test_concurrent_writers_lose_no_change_and_no_event(kb: KnowledgeBase) -> None:
-    threads, each = 6, 10
+def in_threads(threads: int, work: Callable[[int], None]) -> None:
+    """Run ``work(n)`` in ``threads`` threads at once; raise the first error any of them hit
+    (an assert inside a thread would otherwise be lost)."""
     errors: list[BaseException] = []
 
-    def work(n: int) -> None:
+    def guarded(n: int) -> None:
         try:
-            for i in range(each):
-                # Every thread creates the same nodes: creation must stay idempotent under races.
-                key = kb.ensure_path(path(f"Shoes > Line {i % 3}"), actor=f"t{n}")
-                learning = kb.add(node_key=key, text=f"Rule {n}-{i}.", actor=f"t{n}")
-                kb.merge(learning.id, text=f"Rule {n}-{i}, merged.", actor=f"t{n}")
-                kb.record_uses([learning.id])
-        except BaseException as exc:  # collected: an assert in a thread would be lost
+            work(n)
+        except BaseException as exc:
             errors.append(exc)
 
-    pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    pool = [threading.Thread(target=guarded, args=(n,)) for n in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
     assert errors == []
+
+
+def test_concurrent_writers_lose_no_change_and_no_event(kb: KnowledgeBase) -> None:
+    threads, each = 6, 10
+
+    def work(n: int) -> None:
+        for i in range(each):
+            # Every thread creates the same nodes: creation must stay idempotent under races.
+            key = kb.ensure_path(path(f"Shoes > Line {i % 3}"), actor=f"t{n}")
+            learning = kb.add(node_key=key, text=f"Rule {n}-{i}.", actor=f"t{n}")
+            kb.merge(learning.id, text=f"Rule {n}-{i}, merged.", actor=f"t{n}")
+            kb.record_uses([learning.id])
+
+    in_threads(threads, work)
     learnings = kb.list()
     assert len(learnings) == threads * each
     assert {(lr.version, lr.uses) for lr in learnings} == {(2, 1)}
@@ -61,21 +72,12 @@ def test_concurrent_confirmations_keep_every_source(kb: KnowledgeBase) -> None:
         node_key="/shoes", text="Rule.", sources=["r:0"], actor="t", status="proposed"
     )
     threads, each = 4, 5
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
-        try:
-            for i in range(each):
-                kb.confirm(learning.id, f"r:{n}-{i}", actor=f"t{n}")
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(each):
+            kb.confirm(learning.id, f"r:{n}-{i}", actor=f"t{n}")
 
-    pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    assert errors == []
+    in_threads(threads, work)
     sources = kb.get(learning.id).sources
     assert sorted(sources) == sorted(
         ["r:0", *(f"r:{n}-{i}" for n in range(threads) for i in range(each))]

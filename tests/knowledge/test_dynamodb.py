@@ -21,10 +21,8 @@ from .conftest import path
 
 
 @pytest.fixture
-def client(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoClient]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    yield dynamodb_client(endpoint_url=dynamodb_endpoint, region="us-east-1")
+def client(moto_endpoint: str, aws_credentials: None) -> Iterator[DynamoClient]:
+    yield dynamodb_client(endpoint_url=moto_endpoint, region="us-east-1")
 
 
 def test_creating_the_tables_twice_is_harmless_and_keeps_what_is_there(

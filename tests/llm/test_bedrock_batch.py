@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,7 +25,6 @@ from dissensus.llm import open_model
 from dissensus.llm.bedrock_batch import BatchOptions, BedrockBatchLLM
 
 boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
 
 pytestmark = pytest.mark.anyio
 
@@ -39,25 +37,9 @@ class Brand(BaseModel):
     brand: str
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    return client
+def s3(moto_endpoint: str, aws_credentials: None) -> Any:
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
 
 
 def bucket(s3: Any) -> str:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,24 +19,9 @@ from .conftest import seed
 moto_server = pytest.importorskip("moto.server")
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    # moto accepts any credentials; these keep boto3 from looking for real ones.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def endpoint(moto_endpoint: str) -> str:
+    return moto_endpoint
 
 
 def dispatch(db: Database, endpoint: str, name: str, **limits: int) -> tuple[SqsDispatch, str]:
@@ -48,7 +31,7 @@ def dispatch(db: Database, endpoint: str, name: str, **limits: int) -> tuple[Sqs
 
 
 def test_open_items_go_out_once_each_and_come_back_until_acknowledged(
-    db: Database, endpoint: str, aws: None
+    db: Database, endpoint: str, aws_credentials: None
 ) -> None:
     ids = seed(db, 3)
     sqs, _ = dispatch(db, endpoint, "review-visibility", visibility_seconds=30)
@@ -68,7 +51,7 @@ def test_open_items_go_out_once_each_and_come_back_until_acknowledged(
 
 
 def test_a_message_received_too_often_goes_to_the_dead_letter_queue(
-    db: Database, endpoint: str, aws: None
+    db: Database, endpoint: str, aws_credentials: None
 ) -> None:
     [item] = seed(db, 1)
     sqs, dead_letter = dispatch(db, endpoint, "review-dlq", max_receives=2)
@@ -83,7 +66,7 @@ def test_a_message_received_too_often_goes_to_the_dead_letter_queue(
 
 @pytest.mark.anyio
 async def test_a_message_for_an_answered_item_is_acknowledged_not_delivered(
-    db: Database, endpoint: str, aws: None
+    db: Database, endpoint: str, aws_credentials: None
 ) -> None:
     first, second = seed(db, 2)
     sqs, _ = dispatch(db, endpoint, "review-done")
@@ -102,7 +85,7 @@ async def test_a_message_for_an_answered_item_is_acknowledged_not_delivered(
 
 
 def test_the_cli_creates_the_queues_and_publishes_open_items(
-    home: Path, endpoint: str, aws: None, monkeypatch: pytest.MonkeyPatch
+    home: Path, endpoint: str, aws_credentials: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dissensus.cli import app
 
@@ -128,7 +111,7 @@ def test_the_cli_creates_the_queues_and_publishes_open_items(
 
 
 def test_a_queue_that_does_not_exist_is_a_clear_error(
-    home: Path, endpoint: str, aws: None, monkeypatch: pytest.MonkeyPatch
+    home: Path, endpoint: str, aws_credentials: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dissensus.cli import app
 

@@ -395,16 +395,12 @@ class DynamoKnowledgeBase:
         text, example = check_text(text, example, what=f"merge into {into_id!r}")
 
         def change(old: Learning) -> Learning:
-            return old.model_copy(
-                update={
-                    "text": text,
-                    "example": example,
-                    "attributes": old.attributes if attributes is None else union(attributes),
-                    "sources": union(old.sources, sources),
-                    "version": old.version + 1,
-                    "updated_at": utcnow(),
-                    "approved": old.approved and old.status != "proposed",
-                }
+            return _new_version(
+                old,
+                text=text,
+                example=example,
+                attributes=attributes,
+                sources=union(old.sources, sources),
             )
 
         return self._change(into_id, "merge", actor, reason, change, editable="merge into")
@@ -545,15 +541,8 @@ class DynamoKnowledgeBase:
                 old.example if example is None else example,
                 what=f"edit {learning_id!r}",
             )
-            return old.model_copy(
-                update={
-                    "text": new_text,
-                    "example": new_example,
-                    "attributes": old.attributes if attributes is None else union(attributes),
-                    "version": old.version + 1,
-                    "updated_at": utcnow(),
-                    "approved": old.approved and old.status != "proposed",
-                }
+            return _new_version(
+                old, text=new_text, example=new_example, attributes=attributes, sources=old.sources
             )
 
         return self._change(learning_id, "edit", actor, reason, change, editable="edit")
@@ -963,6 +952,30 @@ class DynamoKnowledgeBase:
             f"{what}: other writers changed it {_RETRIES} times in a row while this change "
             "was being made; try again"
         )
+
+
+def _new_version(
+    old: Learning,
+    *,
+    text: str,
+    example: str,
+    attributes: Sequence[str] | None,
+    sources: list[str],
+) -> Learning:
+    """A merge's or an edit's new state: version + 1, attributes kept unless given, and a
+    proposed learning's approval withdrawn (nobody approved the new text yet), as the SQL
+    store does."""
+    return old.model_copy(
+        update={
+            "text": text,
+            "example": example,
+            "attributes": old.attributes if attributes is None else union(attributes),
+            "sources": sources,
+            "version": old.version + 1,
+            "updated_at": utcnow(),
+            "approved": old.approved and old.status != "proposed",
+        }
+    )
 
 
 def _touches(event: Event, learning_id: str) -> bool:
