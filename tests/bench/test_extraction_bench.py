@@ -140,6 +140,21 @@ async def test_reference_arms_alone_run_without_the_pipeline(tmp_path: Path) -> 
     assert results.arms["single"].scores.published.micro.counts.scored > 0
 
 
+async def test_no_learning_alone_reports_no_learning_interval(tmp_path: Path) -> None:
+    """Without the learning arm, no interval may compare a "learning" arm that did not run."""
+    data = write_dataset(tmp_path / "data")
+    async with pool_with(scripted_models()) as pool:
+        results = await run_extraction(
+            config(data, tmp_path / "out", arms=["lexicon", "no-learning"], stream_limit=0),
+            settings(),
+            open_model=pool.get,
+        )
+    assert list(results.arms) == ["lexicon", "no-learning"]
+    compared = {(i.a, i.b) for i in results.intervals}
+    assert ("no-learning", "lexicon") in compared
+    assert not any("learning" in (i.a, i.b) for i in results.intervals)
+
+
 async def test_a_foreign_work_directory_is_not_deleted(tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "data")
     (tmp_path / "out" / "work").mkdir(parents=True)

@@ -251,7 +251,9 @@ class ExtractionBenchmark:
                     output, checkpoint = await self._checkpoint(stream_db, point, scored)
                     checkpoint.supervisor = supervisor_accuracy(gold, output)
                     results.checkpoints.append(checkpoint)
-                    name = "learning" if point == points[-1] else f"@{point}"
+                    # Only a selected learning arm gets a name the intervals compare.
+                    last = point == points[-1] and "learning" in arms
+                    name = "learning" if last else f"@{point}"
                     predictions[name] = output.system
                     self._write_predictions(f"learning-after-{point:04d}", plan, output.system)
                     self._write_predictions(
