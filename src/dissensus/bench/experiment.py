@@ -252,8 +252,8 @@ class ExtractionBenchmark:
                     checkpoint.supervisor = supervisor_accuracy(gold, output)
                     results.checkpoints.append(checkpoint)
                     # Only a selected learning arm gets a name the intervals compare.
-                    last = point == points[-1] and "learning" in arms
-                    name = "learning" if last else f"@{point}"
+                    final = point == points[-1] and "learning" in arms
+                    name = "learning" if final else f"@{point}"
                     predictions[name] = output.system
                     self._write_predictions(f"learning-after-{point:04d}", plan, output.system)
                     self._write_predictions(
