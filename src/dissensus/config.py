@@ -91,6 +91,14 @@ class ConsensusSettings(_Strict):
     """How one-sided the rulings that *kept* a worker's lone values must be (smoothed share)
     before consensus publishes the next one without the supervisor; ``None`` never keeps. Higher
     than ``route_share``: a kept value goes into the catalog on one small model's word."""
+    presence_floor: float = Field(default=0.1, ge=0.0, lt=1.0)
+    """Attributes that fewer than this share of a category's verified products fill are rare:
+    a generator's lone value for one is settled absent from the first product, as a route
+    (``consensus.routes.presence_routes``), until the supervisor's rulings on it say otherwise.
+    Read from the verified catalog, so every run with one has it, learning or not; 0 turns
+    it off."""
+    presence_min_products: int = Field(default=10, ge=1)
+    """Verified products a category needs before its fill rates count (fewer: no prior)."""
     route_audit: float = Field(default=0.1, ge=0.0, le=1.0)
     """Share of products that ignore routes and go to the supervisor as if none existed (picked
     by a hash of the product id, so a rerun picks the same ones). Their rulings keep counting,

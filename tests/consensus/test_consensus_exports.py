@@ -25,6 +25,7 @@ def test_exported_members() -> None:
         "confidence",
         "decide",
         "normalize",
+        "presence_routes",
         "route_for",
         "routes_from",
         "same_value",

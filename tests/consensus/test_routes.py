@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from dissensus.consensus import ConsensusPolicy, Route, audited, decide, route_for, routes_from
+from dissensus.consensus import (
+    ConsensusPolicy,
+    Route,
+    audited,
+    decide,
+    presence_routes,
+    route_for,
+    routes_from,
+)
 from dissensus.domain import AttributeSpec, Extraction, TrackCounts
 
 ATTRS = [AttributeSpec(name="Brand"), AttributeSpec(name="Color")]
@@ -143,3 +151,27 @@ def test_the_audit_sample_is_stable_and_near_its_share() -> None:
     assert picked == [i for i in ids if audited(i, 0.1)]
     assert not any(audited(i, 0.0) for i in ids)
     assert all(audited(i, 1.0) for i in ids)
+
+
+def test_the_presence_prior_holds_until_the_record_has_enough_rulings() -> None:
+    prior = presence_routes(["Color", "Country"], ["generator-a", "generator-b"])
+    assert prior == {
+        ("Color", "generator-a"): "absent",
+        ("Color", "generator-b"): "absent",
+        ("Country", "generator-a"): "absent",
+        ("Country", "generator-b"): "absent",
+    }
+    record = {
+        # Four rulings that kept generator-a's color: the record decides (a keep route).
+        ("Color", "generator-a"): TrackCounts(upheld=4),
+        # Mixed rulings: the supervisor is still needed, the prior no longer holds.
+        ("Country", "generator-a"): TrackCounts(upheld=2, absent=2),
+        # Too few rulings to outweigh the prior.
+        ("Color", "generator-b"): TrackCounts(upheld=3),
+    }
+    assert routes_from(record, after=4, share=0.8, keep_share=0.8, prior=prior) == {
+        ("Color", "generator-a"): "keep",
+        ("Color", "generator-b"): "absent",
+        ("Country", "generator-b"): "absent",
+    }
+    assert presence_routes([], ["generator-a"]) == {}

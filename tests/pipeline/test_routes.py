@@ -50,11 +50,14 @@ async def run(
     keep: bool = False,
     audit: float = 0.0,
     said: dict[str, str] | None = None,
+    verified: list[dict[str, Any]] = VERIFIED,
+    presence_floor: float = 0.1,
+    use_knowledge: bool = True,
 ) -> tuple[list[dict[str, Any]], Supervisor, RunSummary]:
     schema = tmp_path / "schema.yaml"
     schema.write_text(SCHEMA, encoding="utf-8")
-    verified = tmp_path / "verified.jsonl"
-    verified.write_text("".join(json.dumps(v) + "\n" for v in VERIFIED), encoding="utf-8")
+    verified_path = tmp_path / "verified.jsonl"
+    verified_path.write_text("".join(json.dumps(v) + "\n" for v in verified), encoding="utf-8")
     products = [
         {"id": f"p{i}", "title": t, "category": "Home > Knives"} for i, t in enumerate(titles)
     ]
@@ -73,11 +76,13 @@ async def run(
         batch_size=batch_size,
         concurrency=1,
         learning=learning,
+        use_knowledge=use_knowledge,
         consensus={
             "route_after": route_after,
             "route_share": 0.75,
             "route_keep_share": 0.75,
             "route_audit": audit,
+            "presence_floor": presence_floor,
         },
     )
     out = tmp_path / f"{run_id}.out.jsonl"
@@ -86,7 +91,7 @@ async def run(
         pool.add(supervisor.llm)
         runner = Runner(settings, db=db, open_model=pool.get)
         summary = await runner.run(
-            RunRequest(catalog, schema, out, run_id=run_id, verified_path=verified)
+            RunRequest(catalog, schema, out, run_id=run_id, verified_path=verified_path)
         )
     return read_output(out), supervisor, summary
 
@@ -179,3 +184,78 @@ async def test_audited_products_ignore_routes_and_keep_the_record_current(
     assert TrackRecords(db).for_category("/home/knives") == {
         ("Color", "generator-a"): TrackCounts(absent=6)
     }
+
+
+# Ten verified knives, each with a brand and none with a color: Color is rare in the category.
+TEN_VERIFIED = [
+    {
+        "id": f"v{i}",
+        "title": f"Acme Chef Knife {i}",
+        "category": "Home > Knives",
+        "attributes": {"Brand": "Acme"},
+    }
+    for i in range(10)
+]
+
+
+@pytest.mark.parametrize("use_knowledge", [True, False])
+async def test_a_rare_attribute_is_routed_absent_from_the_first_product(
+    tmp_path: Path, db: Database, use_knowledge: bool
+) -> None:
+    # No ruling yet, and (without knowledge) none ever read: the verified catalog's fill rate
+    # alone settles the generator's lone Color, in the no-learning baseline too.
+    out, supervisor, summary = await run(
+        tmp_path,
+        db,
+        f"rare-{use_knowledge}",
+        TITLES[:3],
+        learning=False,
+        verified=TEN_VERIFIED,
+        use_knowledge=use_knowledge,
+    )
+    assert supervisor.cases == []
+    assert [r["attributes"]["Color"] for r in out] == [
+        {"value": None, "status": "routed", "confidence": 0.8, "learnings": []}
+    ] * 3
+    assert summary.statuses["routed"] == 3
+
+
+async def test_without_the_prior_or_with_too_few_verified_products_color_goes_up(
+    tmp_path: Path, db: Database
+) -> None:
+    off, supervisor, _ = await run(
+        tmp_path,
+        db,
+        "floor-0",
+        TITLES[:2],
+        learning=False,
+        verified=TEN_VERIFIED,
+        presence_floor=0.0,
+    )
+    assert len(supervisor.cases) == 2
+    few, supervisor, _ = await run(
+        tmp_path, db, "few", TITLES[:2], learning=False, verified=TEN_VERIFIED[:9]
+    )
+    assert len(supervisor.cases) == 2
+    assert {r["attributes"]["Color"]["status"] for r in off + few} == {"supervisor"}
+
+
+async def test_rulings_against_the_prior_end_it(tmp_path: Path, db: Database) -> None:
+    # The audit sample (here every product) ignores the prior; once its rulings keep the
+    # generator's color, the record outweighs the verified catalog's fill rate.
+    _, supervisor, _ = await run(
+        tmp_path,
+        db,
+        "audit",
+        TITLES[:2],
+        learning=True,
+        keep=True,
+        audit=1.0,
+        verified=TEN_VERIFIED,
+    )
+    assert len(supervisor.cases) == 2
+    out, supervisor, _ = await run(
+        tmp_path, db, "after", TITLES[2:4], learning=False, keep=True, verified=TEN_VERIFIED
+    )
+    assert [r["attributes"]["Color"]["value"] for r in out] == ["3in", "4in"]
+    assert [r["attributes"]["Color"]["status"] for r in out] == ["routed", "routed"]

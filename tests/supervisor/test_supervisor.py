@@ -104,6 +104,7 @@ async def test_gathered_mode_resolves_and_writes_value_and_example_learnings() -
     # A small model copies what it is shown: the workers' values are options, not prose.
     assert "Kaito Hoshi'" not in request.prompt and "generator-a" not in request.prompt
     assert "Attributes to decide:\n- Brand (The maker)\n- Knife type" in request.prompt
+    assert "Learnings for this category" not in request.prompt  # nothing to show: no section
     resolution = report.resolution
     assert resolution is not None
     assert resolution.values == {"Brand": "Kaito", "Knife type": "Chef"}

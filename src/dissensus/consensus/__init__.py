@@ -17,7 +17,7 @@ from dissensus.consensus.decide import (
 from dissensus.consensus.normalize import NONE_WORDS, normalize, same_value
 from dissensus.consensus.policy import ConsensusPolicy
 from dissensus.consensus.rates import CategoryTally, DisagreementTally
-from dissensus.consensus.routes import Route, audited, route_for, routes_from
+from dissensus.consensus.routes import Route, audited, presence_routes, route_for, routes_from
 
 __all__ = [
     "NONE_WORDS",
@@ -32,6 +32,7 @@ __all__ = [
     "confidence",
     "decide",
     "normalize",
+    "presence_routes",
     "route_for",
     "routes_from",
     "same_value",

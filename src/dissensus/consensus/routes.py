@@ -17,12 +17,20 @@ learns, without touching any prompt.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from dissensus.domain.track_record import RouteKey, TrackCounts
 
-__all__ = ["Route", "RouteKey", "TrackCounts", "audited", "route_for", "routes_from"]
+__all__ = [
+    "Route",
+    "RouteKey",
+    "TrackCounts",
+    "audited",
+    "presence_routes",
+    "route_for",
+    "routes_from",
+]
 
 Route = Literal["absent", "keep"]
 """``absent``: settle the attribute as absent (the supervisor finds such values absent).
@@ -57,15 +65,40 @@ def route_for(
     return None
 
 
+def presence_routes(rare: Iterable[str], roles: Iterable[str]) -> dict[RouteKey, Route]:
+    """The routes a category's verified catalog gives before any ruling: rare means absent.
+
+    An attribute that hardly any verified product of the category has (``rare``, see
+    ``CategoryEvidence.rare``) is, for a product of that category, most likely absent too; a
+    small generator fills it anyway (Gemma 270M writes the pack size into a coffee's
+    "Country"), and without a prior every such value is a dispute until the supervisor's
+    rulings earn the route. This is that route from the first product: a generator's *lone*
+    value for a rare attribute is settled absent. A value the lexicon also reads, or one two
+    generators agree on, is not lone and is decided as before.
+    """
+    role_list = list(roles)
+    return {(name, role): "absent" for name in rare for role in role_list}
+
+
 def routes_from(
     record: Mapping[RouteKey, TrackCounts],
     *,
     after: int,
     share: float,
     keep_share: float | None = None,
+    prior: Mapping[RouteKey, Route] | None = None,
 ) -> dict[RouteKey, Route]:
-    """Every route a category's track record earns (see :func:`route_for`)."""
+    """Every route a category's track record earns (see :func:`route_for`).
+
+    ``prior`` (:func:`presence_routes`) holds for a key until its record has ``after``
+    rulings; from then on the rulings decide, so a prior the supervisor keeps contradicting
+    (on the audit sample) ends.
+    """
     routes: dict[RouteKey, Route] = {}
+    for key, assumed in (prior or {}).items():
+        counts = record.get(key)
+        if after <= 0 or counts is None or counts.cases < after:
+            routes[key] = assumed
     for key, counts in record.items():
         route = route_for(counts, after=after, share=share, keep_share=keep_share)
         if route is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dissensus.domain import CategoryPath, Lexicon, Product, SolvedExample
@@ -32,6 +33,10 @@ class CategoryEvidence:
     lexicon_learnings: list[str]
     catalog: VerifiedCatalog | None
     limit: int
+    filled: dict[str, int] = field(default_factory=dict)
+    """Per attribute, how many of the category's verified products give it a value."""
+    verified: int = 0
+    """How many verified products the category has (its own and its subcategories')."""
     _tokens: list[Counter[str]] = field(init=False, repr=False)
     _idf: dict[str, float] = field(init=False, repr=False)
 
@@ -64,6 +69,17 @@ class CategoryEvidence:
         return [self.pool[i] for score, i in scored[: self.limit] if score > 0] or [
             self.pool[i] for _, i in scored[: self.limit]
         ]
+
+    def rare(self, names: Iterable[str], *, floor: float, min_products: int) -> list[str]:
+        """The attributes of ``names`` that fewer than ``floor`` of the verified products fill.
+
+        Only from ``min_products`` verified products on: three products say nothing about how
+        often a category states its country. A floor of 0 finds none. The share is the verified
+        catalog's alone, the same for every run, learning or not.
+        """
+        if floor <= 0 or self.verified < max(min_products, 1):
+            return []
+        return [n for n in names if self.filled.get(n, 0) / self.verified < floor]
 
     def for_product(self, product: Product) -> ProductEvidence:
         return ProductEvidence(
@@ -100,9 +116,13 @@ class EvidenceSource:
         pool: list[SolvedExample] = []
         lexicon = Lexicon() if self.lexicon else None
         ids: list[str] = []
+        filled: Counter[str] = Counter()
+        verified = 0
         if self.catalog is not None:
             for p in self.catalog.products:
                 if path.covers(p.category):
+                    verified += 1
+                    filled.update(name for name, value in p.attributes.items() if value)
                     pool.append(
                         SolvedExample(title=p.title, values=p.attributes, source=f"verified:{p.id}")
                     )
@@ -124,4 +144,6 @@ class EvidenceSource:
             lexicon_learnings=ids,
             catalog=self.catalog,
             limit=self.examples,
+            filled=dict(filled),
+            verified=verified,
         )

@@ -23,7 +23,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,8 +31,15 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from dissensus.config import Settings
-from dissensus.consensus import ConsensusPolicy, Route, audited, routes_from
-from dissensus.domain import CatalogSchema, EnrichedRecord, Learning, Product, RouteKey
+from dissensus.consensus import ConsensusPolicy, Route, audited, presence_routes, routes_from
+from dissensus.domain import (
+    AttributeSpec,
+    CatalogSchema,
+    EnrichedRecord,
+    Learning,
+    Product,
+    RouteKey,
+)
 from dissensus.errors import SchemaError
 from dissensus.knowledge import KnowledgeBase, LearningGate, MemoryManager, TrackRecords
 from dissensus.llm import LLM
@@ -415,7 +422,13 @@ class Runner:
         limit = self.settings.product_timeout_seconds or None
         try:
             outcome = await asyncio.wait_for(
-                enricher.enrich(product, attributes, learnings, evidence, self._routes(product)),
+                enricher.enrich(
+                    product,
+                    attributes,
+                    learnings,
+                    evidence,
+                    self._routes(product, attributes, category, enricher.team.roles),
+                ),
                 timeout=limit,
             )
         except TimeoutError:
@@ -427,21 +440,41 @@ class Runner:
         outcome.record.notes = notes
         return outcome
 
-    def _routes(self, product: Product) -> dict[RouteKey, Route]:
-        """The routes the category's track record earns; none for a run without knowledge.
+    def _routes(
+        self,
+        product: Product,
+        attributes: Sequence[AttributeSpec],
+        category: CategoryEvidence | None,
+        roles: Sequence[str],
+    ) -> dict[RouteKey, Route]:
+        """The routes for one product: the verified catalog's presence prior, then what the
+        category's track record earns (only a run that uses knowledge reads the record).
 
         Read per product, not per batch like the learnings: it is one indexed read, and a
         category's first batch is where most lone values are, so a product sees the rulings on
-        the ones finished before it started.
+        the ones finished before it started. A product in the audit sample gets no route at
+        all, the prior included, so its rulings show whether the routes still hold.
         """
         c = self.settings.consensus
-        if not self.settings.use_knowledge or c.route_after <= 0:
-            return {}
         if audited(product.id, c.route_audit):
             return {}
+        prior: dict[RouteKey, Route] = {}
+        if category is not None:
+            rare = category.rare(
+                (a.name for a in attributes if not a.values),
+                floor=c.presence_floor,
+                min_products=c.presence_min_products,
+            )
+            prior = presence_routes(rare, roles)
+        if not self.settings.use_knowledge or c.route_after <= 0:
+            return prior
         record = TrackRecords(self.db).for_category(product.path.key)
         return routes_from(
-            record, after=c.route_after, share=c.route_share, keep_share=c.route_keep_share
+            record,
+            after=c.route_after,
+            share=c.route_share,
+            keep_share=c.route_keep_share,
+            prior=prior,
         )
 
     def _save(self, store: RunStore, record: InputRecord, outcome: ProductOutcome) -> None:

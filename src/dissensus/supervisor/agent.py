@@ -131,7 +131,8 @@ class Supervisor:
                 )
             return SupervisorReport(self.llm.name, resolution, answer.usage, "agent", error)
         output_type = gathered_output_model(case, self.catalog)
-        prompt = describe_case(case, positions=False) + "\n\n" + tools.gather(case)
+        # Empty evidence sections are left out: every prompt token costs time on a local model.
+        prompt = describe_case(case, positions=False) + "\n\n" + tools.gather(case, skip_empty=True)
         gathered: Answer[BaseModel] = await self.llm.structured(
             output_type, system=GATHERED_SYSTEM, prompt=prompt, max_tokens=self.max_tokens
         )

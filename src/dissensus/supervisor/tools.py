@@ -54,9 +54,16 @@ class SupervisorTools:
 
     def category_learnings(self) -> str:
         """List the active learnings that apply to this product's category path."""
+        return self._render_learnings(self._learnings())
+
+    def _learnings(self) -> list[Learning]:
+        if self.knowledge is None:
+            return []
+        return self.knowledge.retrieve(self.product.path, None, budget_tokens=600)
+
+    def _render_learnings(self, found: list[Learning]) -> str:
         if self.knowledge is None:
             return "The knowledge base is disabled for this run."
-        found = self.knowledge.retrieve(self.product.path, None, budget_tokens=600)
         return "\n".join(item.render() for item in found) or "No learnings for this category yet."
 
     def category_schema(self) -> str:
@@ -104,12 +111,13 @@ class SupervisorTools:
             self.product_signals,
         ]
 
-    def gather(self, case: Case | None = None) -> str:
+    def gather(self, case: Case | None = None, *, skip_empty: bool = False) -> str:
         """Every tool's result up front, for a supervisor model that cannot call tools.
 
         With a ``case`` that carries retrieved examples, those are the similar solved products
         (the verified catalog's and the learned ones, ranked for this product); the lexicon's
-        known values found in the text come next.
+        known values found in the text come next. ``skip_empty`` leaves out the learnings and
+        signals sections when there are none: on a local model every prompt token costs time.
         """
         if case is not None and case.examples:
             similar = "\n".join(f"- {ex.render()}" for ex in case.examples)
@@ -119,8 +127,9 @@ class SupervisorTools:
         if case is not None and case.known_values:
             known = "\n".join(f"- {a}: {v!r}" for a, v in case.known_values.items())
             sections.append(("Known values of this category found in the text", known))
-        sections += [
-            ("Learnings for this category", self.category_learnings()),
-            ("Signals", self.product_signals()),
-        ]
+        learnings = self._learnings()
+        if not skip_empty or learnings:
+            sections.append(("Learnings for this category", self._render_learnings(learnings)))
+        if not skip_empty or self.product.signals():
+            sections.append(("Signals", self.product_signals()))
         return "\n\n".join(f"## {title}\n{body}" for title, body in sections)
