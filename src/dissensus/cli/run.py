@@ -168,8 +168,9 @@ def print_summary(summary: RunSummary, *, to: Console | None = None) -> None:
             f"{impact.first_half_supervisor_calls} → {impact.second_half_supervisor_calls}, "
             f"attributes they were asked about per product "
             f"{impact.first_half_disputed_attributes:.1f} → "
-            f"{impact.second_half_disputed_attributes:.1f} ({impact.routed} lone values dropped "
-            f"by routes instead); learnings {kinds}",
+            f"{impact.second_half_disputed_attributes:.1f} ({impact.routed} lone values settled "
+            f"by routes instead: learned from the supervisor's rulings, or the verified "
+            f"catalog's presence prior); learnings {kinds}",
             highlight=False,
         )
     table = Table(title="Disagreement by category")

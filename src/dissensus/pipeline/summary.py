@@ -47,8 +47,9 @@ class LearningImpact(BaseModel):
     """Attributes sent to the supervisor per product, in the first halves."""
     second_half_disputed_attributes: float = 0.0
     routed: int = 0
-    """Lone values settled as absent by a route (``consensus.routes``) instead of the
-    supervisor: what the supervisor's earlier rulings spared it."""
+    """Lone values settled by a route (``consensus.routes``) instead of the supervisor: what
+    the supervisor's earlier rulings spared it, and the verified catalog's presence prior
+    (which a run without learning has too)."""
 
 
 class RunSummary(BaseModel):
