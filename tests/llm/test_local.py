@@ -207,3 +207,22 @@ def test_llama_logging_is_off_unless_asked_for(
     if env is not None:
         monkeypatch.setenv("DISSENSUS_LLAMA_LOG", env)
     assert EngineOptions(verbose=verbose).verbosity() == expected
+
+
+@pytest.mark.embedded
+async def test_unload_forgets_every_cached_prompt(gemma: LocalLLM) -> None:
+    # A repeated prompt is read from llama.cpp's cache; after unload it is read afresh (and
+    # the model loads again by itself), which is what keeps one benchmark pass from reusing
+    # another's prompts.
+    async def cached_tokens() -> int:
+        before = gemma.engine.stats().cached_tokens
+        answer = await gemma.structured(Shoe, system=SYSTEM, prompt=TITLE, max_tokens=40)
+        assert answer.error is None
+        return gemma.engine.stats().cached_tokens - before
+
+    await cached_tokens()
+    assert await cached_tokens() > 20
+    gemma.engine.unload()
+    assert not gemma.engine.loaded
+    assert await cached_tokens() == 0
+    assert gemma.engine.loaded

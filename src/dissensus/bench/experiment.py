@@ -21,6 +21,7 @@ visible text only (see :mod:`dissensus.bench.splits`).
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import json
 import os
@@ -63,7 +64,7 @@ from dissensus.domain import CatalogSchema, Usage
 from dissensus.errors import InputError
 from dissensus.knowledge import KnowledgeBase, LearningGate
 from dissensus.llm import LLM, EngineOptions, ModelProfile
-from dissensus.llm.local import LOCAL_MODELS
+from dissensus.llm.local import LOCAL_MODELS, LocalLLM
 from dissensus.pipeline import InputRecord, ProductOutcome, Runner, RunRequest
 from dissensus.review import ReviewQueue, ReviewTeacher
 from dissensus.storage import Database
@@ -397,6 +398,7 @@ class ExtractionBenchmark:
             self.progress.advance()
 
         run_id = f"bench-{tag}stream-{start:04d}-{end:04d}"
+        await self._cold_start()
         began = time.perf_counter()
         if clock is not None:
             self._clock.resume()
@@ -476,6 +478,7 @@ class ExtractionBenchmark:
                 )
             self.progress.advance()
 
+        await self._cold_start()
         began = time.perf_counter()
         await Runner(settings, db=db, open_model=self.open_model, on_product=hook).run(
             self._request(self.eval_path, run_id)
@@ -546,6 +549,7 @@ class ExtractionBenchmark:
         name: Arm = "few-shot" if few_shot else "single"
         self.progress.phase(name)
         spec = self.settings.generators[0]
+        await self._cold_start()
         began = time.perf_counter()
         outputs = await run_single(
             [r.product for r in plan.evaluation],
@@ -610,6 +614,7 @@ class ExtractionBenchmark:
         scored: Callable[[Sequence[Prediction]], VariantScores],
     ) -> ArmResult:
         self.progress.phase("supervisor-only")
+        await self._cold_start()
         began = time.perf_counter()
         outputs = await run_supervisor_only(
             [r.product for r in plan.evaluation],
@@ -695,6 +700,26 @@ class ExtractionBenchmark:
         path = self.out / "knowledge.json"
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
         return path.name
+
+    async def _cold_start(self) -> None:
+        """Start a pass with the local models freshly loaded, their prompt caches empty.
+
+        llama.cpp keeps the prompts it has read and reuses any shared prefix. A checkpoint pass
+        reads the very products the pass before it read, so without this it skipped most of
+        their prompts: in the small run of 2026-12-06 the supervisor read 343 of its 463 prompt
+        tokens per call from the cache at checkpoint 40 (78 at checkpoint 0) and took 15 s per
+        call instead of 34, a saving no product in production sees, which the report credited
+        to learning. The load happens before the pass's clock starts.
+        """
+        s = self.settings
+        specs = [g.model for g in s.generators] + [s.supervisor, s.memory_manager_model()]
+        if s.evaluator:
+            specs.append(s.evaluator)
+        for spec in dict.fromkeys(specs):
+            model = self.open_model(spec)
+            if isinstance(model, LocalLLM):
+                await asyncio.to_thread(model.engine.unload)
+                await model.load()
 
     def _models(self, arms: set[Arm]) -> list[ModelVersion]:
         s = self.settings

@@ -372,6 +372,15 @@ class LocalEngine:
             except Exception as exc:
                 raise ModelError(f"llama.cpp could not load {str(self.path)!r}: {exc}") from exc
 
+    def unload(self) -> None:
+        """Free the model and every prompt it has cached; the next call loads it afresh.
+
+        For a measurement that must not reuse an earlier pass's prompts (``bench
+        extraction`` between its passes). Only while no call is in flight.
+        """
+        with self._load_lock:
+            self._server = None
+
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         """Run one OpenAI chat-completions request; returns the response or ``{"error": ...}``."""
         loop = asyncio.get_running_loop()
