@@ -40,6 +40,7 @@ from dissensus.bench.arms import ArmOutput, run_lexicon, run_single, run_supervi
 from dissensus.bench.bootstrap import difference_interval, record_counts
 from dissensus.bench.learned import judge_learned_values
 from dissensus.bench.loader import GoldLabels, LabelledRecord, ProductText
+from dissensus.bench.passes import SavedPass, checkpoint_pass, load_passes, pass_basis
 from dissensus.bench.plots import write_plots
 from dissensus.bench.report import write_report
 from dissensus.bench.results import (
@@ -52,9 +53,11 @@ from dissensus.bench.results import (
     Interval,
     ModelVersion,
     PassStats,
+    ReusedPass,
     ReviewStats,
     SupervisorAccuracy,
     VariantScores,
+    WindowStats,
 )
 from dissensus.bench.scoring import Prediction, classify, score
 from dissensus.bench.splits import DataPlan, plan_data, write_inputs
@@ -121,6 +124,11 @@ class _PassOutput:
     observations: list[Observation] = field(default_factory=list)
     generator_observations: list[Observation] = field(default_factory=list)
     wall_seconds: float = 0.0
+    generator_stats: PassStats | None = None
+    """Generator-a's share of the cost, when the pass was loaded rather than observed."""
+
+    def generator_cost(self) -> PassStats:
+        return self.generator_stats or pass_stats(self.generator_observations)
 
 
 class _StreamClock:
@@ -177,6 +185,9 @@ class ExtractionBenchmark:
         self._phase_seconds: dict[str, float] = {}
         self._last_single: list[Prediction] = []
         self._last_supervisor_only: list[Prediction] = []
+        self._basis: dict[str, object] = {}
+        self._started_at = ""
+        self._saved: dict[str, tuple[SavedPass, Path]] = {}
 
     # --- the run --------------------------------------------------------------------------
 
@@ -192,6 +203,18 @@ class ExtractionBenchmark:
             eval_limit=cfg.eval_limit,
         )
         self._prepare_workspace(plan)
+        settings_dump = self.settings.model_dump(mode="json", exclude={"home", "database_url"})
+        self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self._basis = pass_basis(
+            data={f.role: f.sha256 for f in plan.files},
+            seed=cfg.seed,
+            stream_limit=cfg.stream_limit,
+            eval_limit=cfg.eval_limit,
+            eval_ids=self._eval_ids,
+            settings=settings_dump,
+            version=__version__,
+        )
+        self._saved = load_passes(cfg.reuse, self._basis, self._eval_ids) if cfg.reuse else {}
         # For judging what the stream taught (bench.learned); no run reads them.
         self._stream_labels = {r.product.id: r.gold for r in plan.stream}
         schema = CatalogSchema.load(self.schema_path)
@@ -200,23 +223,24 @@ class ExtractionBenchmark:
         streamed = bool(arms & {"learning", "human-review"})
         stream_len = len(plan.stream) if streamed else 0
         points = checkpoints(stream_len, cfg.checkpoint_every) if system else []
+        # Without the learning arm, the human-review arm's stream is the only one.
+        learning_points = points if "learning" in arms or "human-review" not in arms else [0]
+        to_run = [p for p in learning_points if checkpoint_pass(p) not in self._saved]
         n_eval = len(plan.evaluation)
-        total = len(points) * n_eval + stream_len
+        total = len(to_run) * n_eval + max(to_run, default=0)
         if "human-review" in arms:  # its own stream and checkpoints; checkpoint 0 is shared
             total += stream_len + (len(points) - 1) * n_eval
-            if "learning" not in arms:
-                total -= stream_len + (len(points) - 1) * n_eval
-        total += n_eval if "supervisor-only" in arms else 0
-        total += n_eval if "single" in arms else 0
-        total += n_eval if ("few-shot" in arms and not system) else 0
+        for arm in ("supervisor-only", "single", "few-shot"):
+            alone = arm != "few-shot" or not system
+            total += n_eval if arm in arms and alone and arm not in self._saved else 0
         self.progress.start(total)
 
         results = BenchResults(
             dataset=dataset_name(Path(cfg.data_dir)),
             dissensus_version=__version__,
-            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            started_at=self._started_at,
             config=cfg,
-            settings=self.settings.model_dump(mode="json", exclude={"home", "database_url"}),
+            settings=settings_dump,
             models=self._models(arms),
             data=[
                 DataFileInfo(role=f.role, path=str(f.path), sha256=f.sha256, records=f.records)
@@ -240,17 +264,31 @@ class ExtractionBenchmark:
 
         first: _PassOutput | None = None
         if system:
-            # Without the learning arm, the human-review arm's stream is the only one.
-            learning_points = points if "learning" in arms or "human-review" not in arms else [0]
             stream_db = Database.open(f"sqlite:///{self.work / 'stream.db'}")
+            loaded_stream: SavedPass | None = None
             try:
                 previous = 0
                 for point in learning_points:
-                    if point > previous:
-                        await self._stream(stream_db, plan.stream[previous:point], previous)
-                        previous = point
-                    output, checkpoint = await self._checkpoint(stream_db, point, scored)
-                    checkpoint.supervisor = supervisor_accuracy(gold, output)
+                    key = checkpoint_pass(point)
+                    if key in self._saved:
+                        saved = self._reuse(key, results)
+                        assert saved.checkpoint is not None  # checked when it was loaded
+                        checkpoint = saved.checkpoint
+                        output = _PassOutput(
+                            system=list(saved.predictions),
+                            generator=list(saved.generator),
+                            wall_seconds=saved.wall_seconds,
+                            generator_stats=saved.generator_stats,
+                        )
+                        if saved.stream is not None:
+                            loaded_stream = saved
+                    else:
+                        if point > previous:
+                            await self._stream(stream_db, plan.stream[previous:point], previous)
+                            previous = point
+                        output, checkpoint = await self._checkpoint(stream_db, point, scored)
+                        checkpoint.supervisor = supervisor_accuracy(gold, output)
+                        self._save_checkpoint(key, output, checkpoint, streamed="learning" in arms)
                     results.checkpoints.append(checkpoint)
                     # Only a selected learning arm gets a name the intervals compare.
                     final = point == points[-1] and "learning" in arms
@@ -264,8 +302,22 @@ class ExtractionBenchmark:
                 if stream_len and "learning" in arms:
                     results.stream = pass_stats(self._stream_obs, wall_seconds=self._clock())
                     results.windows = windows(self._stream_obs, cfg.window, started=0.0)
-                if learning_points is points:
+                    if loaded_stream is not None and loaded_stream.stream is not None:
+                        if loaded_stream.stream.products > results.stream.products:
+                            results.stream = loaded_stream.stream
+                            results.windows = list(loaded_stream.windows)
+                            results.notes.append(
+                                f"The stream statistics are those of the run that made "
+                                f"{loaded_stream.name} (started {loaded_stream.run_started_at}): "
+                                f"this run streamed {previous} products."
+                            )
+                if learning_points is points and previous == stream_len:
                     results.knowledge_export = self._export_knowledge(stream_db)
+                elif learning_points is points:
+                    results.notes.append(
+                        f"No knowledge.json: this run streamed {previous} of {stream_len} "
+                        "products (the later checkpoints were loaded from an earlier run)."
+                    )
             finally:
                 stream_db.close()
             if "human-review" in arms and stream_len:
@@ -316,23 +368,20 @@ class ExtractionBenchmark:
                     description="one generator (generator-a) shown the most similar verified "
                     "examples, no lexicon, no supervisor, no knowledge base",
                     scores=zero.generator,
-                    stats=pass_stats(first.generator_observations),
+                    stats=first.generator_cost(),
                     source="generator-a's raw output in the checkpoint-0 pass: with an empty "
                     "knowledge base its prompt is exactly a lone few-shot generator's and "
                     "decoding is greedy (tokens are generator-a's own)",
                 )
         elif "few-shot" in arms:
-            results.arms["few-shot"] = await self._single(plan, schema, scored, few_shot=True)
-            predictions["few-shot"] = self._last_single
+            await self._arm_pass("few-shot", plan, results, predictions, scored, schema)
         if "single" in arms:
-            results.arms["single"] = await self._single(plan, schema, scored)
-            predictions["single"] = self._last_single
+            await self._arm_pass("single", plan, results, predictions, scored, schema)
         if "lexicon" in arms:
             results.arms["lexicon"], predictions["lexicon"] = self._lexicon(plan, schema, scored)
 
         if "supervisor-only" in arms:
-            results.arms["supervisor-only"] = await self._supervisor_only(plan, schema, scored)
-            predictions["supervisor-only"] = self._last_supervisor_only
+            await self._arm_pass("supervisor-only", plan, results, predictions, scored, schema)
         results.intervals = intervals(gold, predictions, plan.schema)
 
         results.arms = {a: results.arms[a] for a in cfg.arms if a in results.arms}
@@ -361,6 +410,13 @@ class ExtractionBenchmark:
             f"Seed {cfg.seed} orders the stream and picks the evaluation subset; model calls "
             "decode greedily (temperature 0)."
         )
+        if results.reused:
+            loaded = sum(r.wall_seconds for r in results.reused)
+            results.notes.append(
+                f"{len(results.reused)} passes were loaded from earlier runs on the same basis "
+                f"(--reuse): {', '.join(r.name for r in results.reused)}; they took "
+                f"{loaded:.0f} s there, which the wall time of this run does not include."
+            )
         (self.out / "results.json").write_text(results.model_dump_json(indent=2), "utf-8")
         return results
 
@@ -639,6 +695,102 @@ class ExtractionBenchmark:
             stats=self._arm_stats(plan, outputs, wall),
         )
 
+    # --- saved passes ---------------------------------------------------------------------
+
+    async def _arm_pass(
+        self,
+        arm: Arm,
+        plan: DataPlan,
+        results: BenchResults,
+        predictions: dict[str, list[Prediction]],
+        scored: Callable[[Sequence[Prediction]], VariantScores],
+        schema: CatalogSchema,
+    ) -> None:
+        """A baseline arm with a pass of its own: loaded if an earlier run saved it, else run
+        (and saved)."""
+        if arm in self._saved:
+            saved = self._reuse(arm, results)
+            assert saved.arm is not None  # checked when it was loaded
+            results.arms[arm] = saved.arm
+            predictions[arm] = list(saved.predictions)
+            self._write_predictions(arm, plan, predictions[arm])
+            return
+        if arm == "supervisor-only":
+            result = await self._supervisor_only(plan, schema, scored)
+            predictions[arm] = self._last_supervisor_only
+        else:
+            result = await self._single(plan, schema, scored, few_shot=arm == "few-shot")
+            predictions[arm] = self._last_single
+        results.arms[arm] = result
+        self._save(arm, predictions[arm], wall=result.stats.wall_seconds, arm=result)
+
+    def _save_checkpoint(
+        self, key: str, output: _PassOutput, checkpoint: CheckpointResult, *, streamed: bool
+    ) -> None:
+        """Save a checkpoint pass, with the stream statistics that led to it."""
+        stream: PassStats | None = None
+        stream_windows: list[WindowStats] = []
+        if streamed and checkpoint.after:
+            stream = pass_stats(self._stream_obs, wall_seconds=self._clock())
+            stream_windows = windows(self._stream_obs, self.config.window, started=0.0)
+        self._save(
+            key,
+            output.system,
+            wall=output.wall_seconds,
+            generator=output.generator,
+            checkpoint=checkpoint,
+            generator_stats=output.generator_cost(),
+            stream=stream,
+            stream_windows=stream_windows,
+        )
+
+    def _save(
+        self,
+        name: str,
+        predictions: Sequence[Prediction],
+        *,
+        wall: float,
+        generator: Sequence[Prediction] = (),
+        checkpoint: CheckpointResult | None = None,
+        generator_stats: PassStats | None = None,
+        stream: PassStats | None = None,
+        stream_windows: Sequence[WindowStats] = (),
+        arm: ArmResult | None = None,
+    ) -> None:
+        SavedPass(
+            name=name,
+            basis=self._basis,
+            run_started_at=self._started_at,
+            wall_seconds=round(wall, 2),
+            eval_ids=self._eval_ids,
+            predictions=[dict(p) for p in predictions],
+            generator=[dict(p) for p in generator],
+            checkpoint=checkpoint,
+            generator_stats=generator_stats,
+            stream=stream,
+            windows=list(stream_windows),
+            arm=arm,
+        ).write(self.out)
+
+    def _reuse(self, name: str, results: BenchResults) -> SavedPass:
+        """Take a loaded pass: note it in the results and copy it into this run's outputs."""
+        saved, path = self._saved[name]
+        if name.startswith("checkpoint-") and saved.checkpoint is None:
+            raise InputError(f"{path} holds no checkpoint result")
+        if not name.startswith("checkpoint-") and saved.arm is None:
+            raise InputError(f"{path} holds no arm result")
+        results.reused.append(
+            ReusedPass(
+                name=name,
+                source=str(path),
+                run_started_at=saved.run_started_at,
+                wall_seconds=saved.wall_seconds,
+            )
+        )
+        if path.parent.resolve() != (self.out / "passes").resolve():
+            shutil.copyfile(path, self.out / "passes" / path.name)
+        return saved
+
     # --- helpers --------------------------------------------------------------------------
 
     def _advance(self, _text: ProductText, _output: ArmOutput) -> None:
@@ -673,6 +825,7 @@ class ExtractionBenchmark:
             shutil.rmtree(self.work)
         (self.work / "outputs").mkdir(parents=True)
         (self.out / "predictions").mkdir(parents=True, exist_ok=True)
+        (self.out / "passes").mkdir(parents=True, exist_ok=True)
         (self.work / _MARKER).write_text("created by dissensus bench extraction\n", "utf-8")
         self.schema_path = plan.write_schema(self.work / "schema.yaml")
         self.verified_path = plan.write_verified(self.work / "verified.jsonl")

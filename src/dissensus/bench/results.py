@@ -21,6 +21,7 @@ __all__ = [
     "ModelVersion",
     "PassStats",
     "Reference",
+    "ReusedPass",
     "SupervisorAccuracy",
     "VariantScores",
     "WindowStats",
@@ -92,6 +93,9 @@ class BenchConfig(BaseModel):
     """llama.cpp threads of local models (0: the engine's default, half the cores)."""
     review_budget: int = Field(default=40, ge=0)
     """``human-review`` arm: review-queue items answered from the stream's own labels."""
+    reuse: list[str] = Field(default_factory=list)
+    """Earlier runs' ``--out`` directories whose saved passes this run loads instead of running
+    (see :mod:`dissensus.bench.passes`)."""
 
 
 class VariantScores(BaseModel):
@@ -189,6 +193,16 @@ class Interval(BaseModel):
     @property
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
+
+
+class ReusedPass(BaseModel):
+    """A pass this run loaded from an earlier run instead of running it."""
+
+    name: str
+    source: str
+    """The saved pass's file."""
+    run_started_at: str
+    wall_seconds: float
 
 
 class WindowStats(PassStats):
@@ -298,4 +312,6 @@ class BenchResults(BaseModel):
     notes: list[str] = Field(default_factory=list)
     knowledge_export: str | None = None
     intervals: list[Interval] = Field(default_factory=list)
+    reused: list[ReusedPass] = Field(default_factory=list)
+    """Passes loaded from earlier runs (``--reuse``); ``wall_seconds`` does not include them."""
     """Bootstrap intervals of the F1 differences between arms (over evaluation records)."""

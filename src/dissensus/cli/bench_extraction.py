@@ -227,6 +227,15 @@ def extraction(
             "on an idle machine, much slower on a busy one).",
         ),
     ] = 0,
+    reuse: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reuse",
+            help="An earlier run's --out: its finished evaluation passes (passes/*.json) are "
+            "loaded instead of run, if they ran on the same data, seed, limits and settings; "
+            "this run's own --out resumes it. Repeat for several.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[
         bool,
@@ -248,6 +257,7 @@ def extraction(
         window=max(1, window),
         threads=threads,
         review_budget=review_budget,
+        reuse=[str(p.resolve()) for p in reuse or []],
     )
     out.mkdir(parents=True, exist_ok=True)
     progress = Progress(
