@@ -218,3 +218,44 @@ def test_the_cli_reuses_an_earlier_run(tmp_path: Path) -> None:
     )
     assert wrong.exit_code != 0
     assert "different basis (seed differ)" in wrong.output
+
+
+async def test_learning_first_baselines_later_equals_one_run(tmp_path: Path) -> None:
+    """The other order: the stream and its checkpoints now, checkpoint 0 and the baselines in
+    a later invocation that reuses them."""
+    data = write_dataset(tmp_path / "data")
+    async with pool_with(scripted_models()) as pool:
+        whole = await run_extraction(
+            config(data, tmp_path / "whole"), settings(), open_model=pool.get
+        )
+    defer = ["checkpoint-0000", "single", "supervisor-only"]
+    async with pool_with(scripted_models()) as pool:
+        first = await run_extraction(
+            config(data, tmp_path / "a", defer=defer), settings(), open_model=pool.get
+        )
+    assert _evaluations(first) == ["eval @4", "eval @8", "lexicon", "stream 0-4", "stream 4-8"]
+    assert [c.after for c in first.checkpoints] == [4, 8]
+    # Its own report has the learning arm and no arm it left to the other invocation.
+    assert list(first.arms) == ["lexicon", "learning"]
+    assert not any("no-learning" in (i.a, i.b) for i in first.intervals)
+    assert any("--defer" in note for note in first.notes)
+    async with pool_with(scripted_models()) as pool:
+        second = await run_extraction(
+            config(data, tmp_path / "b", reuse=[str(tmp_path / "a")]),
+            settings(),
+            open_model=pool.get,
+        )
+    assert _evaluations(second) == ["eval @0", "lexicon", "single", "supervisor-only"]
+    assert _comparable(second) == _comparable(whole)
+    assert second.stream is not None and second.stream.products == 8
+
+
+async def test_deferring_a_pass_the_run_does_not_have_is_refused(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data")
+    async with pool_with(scripted_models()) as pool:
+        with pytest.raises(InputError, match=r"--defer checkpoint-0005: not a pass of this run"):
+            await run_extraction(
+                config(data, tmp_path / "a", defer=["checkpoint-0005"]),
+                settings(),
+                open_model=pool.get,
+            )

@@ -225,14 +225,16 @@ class ExtractionBenchmark:
         points = checkpoints(stream_len, cfg.checkpoint_every) if system else []
         # Without the learning arm, the human-review arm's stream is the only one.
         learning_points = points if "learning" in arms or "human-review" not in arms else [0]
-        to_run = [p for p in learning_points if checkpoint_pass(p) not in self._saved]
+        deferred = self._deferred(learning_points, arms, system=system)
+        skipped = {*self._saved, *deferred}
+        to_run = [p for p in learning_points if checkpoint_pass(p) not in skipped]
         n_eval = len(plan.evaluation)
         total = len(to_run) * n_eval + max(to_run, default=0)
         if "human-review" in arms:  # its own stream and checkpoints; checkpoint 0 is shared
             total += stream_len + (len(points) - 1) * n_eval
         for arm in ("supervisor-only", "single", "few-shot"):
             alone = arm != "few-shot" or not system
-            total += n_eval if arm in arms and alone and arm not in self._saved else 0
+            total += n_eval if arm in arms and alone and arm not in skipped else 0
         self.progress.start(total)
 
         results = BenchResults(
@@ -270,6 +272,8 @@ class ExtractionBenchmark:
                 previous = 0
                 for point in learning_points:
                     key = checkpoint_pass(point)
+                    if key in deferred:
+                        continue
                     if key in self._saved:
                         saved = self._reuse(key, results)
                         assert saved.checkpoint is not None  # checked when it was loaded
@@ -298,7 +302,8 @@ class ExtractionBenchmark:
                     self._write_predictions(
                         f"learning-after-{point:04d}-generator-a", plan, output.generator
                     )
-                    first = first or output
+                    if point == 0:
+                        first = output
                 if stream_len and "learning" in arms:
                     results.stream = pass_stats(self._stream_obs, wall_seconds=self._clock())
                     results.windows = windows(self._stream_obs, cfg.window, started=0.0)
@@ -325,8 +330,8 @@ class ExtractionBenchmark:
                     plan, points, results, scored
                 )
 
-        if first is not None:
-            zero = results.checkpoints[0]
+        zero = results.checkpoints[0] if results.checkpoints else None
+        if first is not None and zero is not None:
             if "no-learning" in arms:
                 results.arms["no-learning"] = ArmResult(
                     arm="no-learning",
@@ -336,6 +341,7 @@ class ExtractionBenchmark:
                     source="the learning arm's checkpoint 0 (same settings, empty knowledge "
                     "base, learning off during evaluation): one pass, reported for both",
                 )
+        if system:
             if "human-review" in arms and results.review_checkpoints:
                 last = results.review_checkpoints[-1]
                 reviews = results.reviews
@@ -349,7 +355,8 @@ class ExtractionBenchmark:
                     source=f"its last checkpoint (after {last.after} stream products and "
                     f"{reviews.answered if reviews else 0} answers, knowledge base frozen)",
                 )
-            if "learning" in arms:
+            ended = bool(results.checkpoints) and checkpoint_pass(points[-1]) not in deferred
+            if "learning" in arms and ended:
                 last = results.checkpoints[-1]
                 results.arms["learning"] = ArmResult(
                     arm="learning",
@@ -359,6 +366,7 @@ class ExtractionBenchmark:
                     source=f"the learning arm's last checkpoint (after {last.after} stream "
                     "products, knowledge base frozen)",
                 )
+        if first is not None and zero is not None:
             predictions["no-learning"] = first.system
             if "few-shot" in arms:
                 self._write_predictions("few-shot", plan, first.generator)
@@ -373,7 +381,7 @@ class ExtractionBenchmark:
                     "knowledge base its prompt is exactly a lone few-shot generator's and "
                     "decoding is greedy (tokens are generator-a's own)",
                 )
-        elif "few-shot" in arms:
+        elif "few-shot" in arms and not system:
             await self._arm_pass("few-shot", plan, results, predictions, scored, schema)
         if "single" in arms:
             await self._arm_pass("single", plan, results, predictions, scored, schema)
@@ -410,6 +418,11 @@ class ExtractionBenchmark:
             f"Seed {cfg.seed} orders the stream and picks the evaluation subset; model calls "
             "decode greedily (temperature 0)."
         )
+        if deferred:
+            results.notes.append(
+                f"Left to another invocation (--defer): {', '.join(sorted(deferred))}; a run "
+                "with --reuse of this one joins them."
+            )
         if results.reused:
             loaded = sum(r.wall_seconds for r in results.reused)
             results.notes.append(
@@ -708,6 +721,8 @@ class ExtractionBenchmark:
     ) -> None:
         """A baseline arm with a pass of its own: loaded if an earlier run saved it, else run
         (and saved)."""
+        if arm in self.config.defer:
+            return
         if arm in self._saved:
             saved = self._reuse(arm, results)
             assert saved.arm is not None  # checked when it was loaded
@@ -723,6 +738,20 @@ class ExtractionBenchmark:
             predictions[arm] = self._last_single
         results.arms[arm] = result
         self._save(arm, predictions[arm], wall=result.stats.wall_seconds, arm=result)
+
+    def _deferred(self, points: Sequence[int], arms: set[Arm], *, system: bool) -> set[str]:
+        """The passes named by ``--defer``, checked against the passes this run would run."""
+        own = {checkpoint_pass(p) for p in points}
+        own |= {a for a in ("single", "supervisor-only") if a in arms}
+        if "few-shot" in arms and not system:
+            own.add("few-shot")
+        unknown = sorted(set(self.config.defer) - own)
+        if unknown:
+            raise InputError(
+                f"--defer {', '.join(unknown)}: not a pass of this run; its passes are "
+                f"{', '.join(sorted(own))}"
+            )
+        return set(self.config.defer)
 
     def _save_checkpoint(
         self, key: str, output: _PassOutput, checkpoint: CheckpointResult, *, streamed: bool

@@ -96,6 +96,9 @@ class BenchConfig(BaseModel):
     reuse: list[str] = Field(default_factory=list)
     """Earlier runs' ``--out`` directories whose saved passes this run loads instead of running
     (see :mod:`dissensus.bench.passes`)."""
+    defer: list[str] = Field(default_factory=list)
+    """Passes this run leaves to another invocation (``checkpoint-NNNN``, ``single``,
+    ``supervisor-only``, ``few-shot``), which joins them with ``reuse``."""
 
 
 class VariantScores(BaseModel):

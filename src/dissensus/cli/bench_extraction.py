@@ -236,6 +236,14 @@ def extraction(
             "this run's own --out resumes it. Repeat for several.",
         ),
     ] = None,
+    defer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--defer",
+            help="A pass to leave to another invocation (checkpoint-NNNN, single, "
+            "supervisor-only): that one runs it with --reuse of this --out. Repeat for several.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[
         bool,
@@ -258,6 +266,7 @@ def extraction(
         threads=threads,
         review_budget=review_budget,
         reuse=[str(p.resolve()) for p in reuse or []],
+        defer=list(defer or []),
     )
     out.mkdir(parents=True, exist_ok=True)
     progress = Progress(
