@@ -239,6 +239,7 @@ async def test_learning_first_baselines_later_equals_one_run(tmp_path: Path) -> 
     assert list(first.arms) == ["lexicon", "learning"]
     assert not any("no-learning" in (i.a, i.b) for i in first.intervals)
     assert any("--defer" in note for note in first.notes)
+    assert not any("no-learning arm's evaluation" in note for note in first.notes)
     async with pool_with(scripted_models()) as pool:
         second = await run_extraction(
             config(data, tmp_path / "b", reuse=[str(tmp_path / "a")]),

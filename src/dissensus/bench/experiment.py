@@ -330,7 +330,7 @@ class ExtractionBenchmark:
                     plan, points, results, scored
                 )
 
-        zero = results.checkpoints[0] if results.checkpoints else None
+        zero = next((c for c in results.checkpoints if c.after == 0), None)
         if first is not None and zero is not None:
             if "no-learning" in arms:
                 results.arms["no-learning"] = ArmResult(
@@ -404,12 +404,12 @@ class ExtractionBenchmark:
             "llama_threads_env": os.environ.get("DISSENSUS_LLAMA_THREADS"),
             "llama_threads": EngineOptions(threads=cfg.threads).thread_count(),
         }
-        if system and "learning" in arms:
+        if zero is not None and "learning" in arms:
             results.notes.append(
                 "Checkpoint 0 of the learning arm is the no-learning arm's evaluation "
                 "(reused, not run twice)."
             )
-        if system and "few-shot" in arms:
+        if zero is not None and "few-shot" in arms:
             results.notes.append(
                 "The few-shot arm is generator-a's raw output in the checkpoint-0 pass "
                 "(retrieved verified examples, no learnings, greedy decoding), not a separate run."
