@@ -16,19 +16,11 @@ from dissensus.cli.bench import bench_app
 from dissensus.errors import InputError
 
 from ._extraction_data import pool_with, scripted_models, settings, write_dataset
-from .test_extraction_bench import config
+from .test_extraction_bench import config, home  # noqa: F401  (autouse: a private home)
 
 pytestmark = pytest.mark.anyio
 
 BASELINES = ["lexicon", "single", "few-shot", "no-learning", "supervisor-only"]
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "home"
-    monkeypatch.setenv("DISSENSUS_HOME", str(path))
-    monkeypatch.delenv("DISSENSUS_DATABASE_URL", raising=False)
-    return path
 
 
 def _comparable(results: BenchResults) -> dict[str, object]:
