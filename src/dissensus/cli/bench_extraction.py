@@ -28,7 +28,8 @@ from dissensus.bench import (
 )
 from dissensus.bench.loader import DATA_ENV
 from dissensus.bench.results import Arm
-from dissensus.cli._common import console, err_console, friendly_errors
+from dissensus.cli._common import console, friendly_errors
+from dissensus.cli._progress import progress_bar
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
 from dissensus.llm import EngineOptions, ModelPool
 from dissensus.report.charts import require_charts
@@ -269,14 +270,13 @@ def extraction(
         defer=list(defer or []),
     )
     out.mkdir(parents=True, exist_ok=True)
-    progress = Progress(
+    progress = progress_bar(
         TextColumn("[bold]{task.description}[/]"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
+        quiet=quiet,
     )
 
     async def go() -> BenchResults:

@@ -12,10 +12,11 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
+from dissensus.cli._progress import progress_bar
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
 from dissensus.errors import MissingExtraError, UnknownRunError
 from dissensus.llm import ModelPool
@@ -70,16 +71,14 @@ def _execute(
         err_console.print(
             f"metrics: http://{escape(metrics_addr)}:{server.port}/metrics", highlight=False
         )
-    progress = Progress(
-        TextColumn("[bold]enriching[/]"),
+    progress = progress_bar(
+        TextColumn("[bold]{task.description}[/]"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=False,
+        quiet=quiet,
     )
-    task = progress.add_task("run", total=None)
+    task = progress.add_task("enriching", total=None)
 
     def update(done: int, total: int) -> None:
         progress.update(task, completed=done, total=total)
