@@ -133,6 +133,9 @@ def test_a_worker_that_gave_the_same_value_seconds_it() -> None:
         "Brand": ["generator-a"],  # case and spacing aside
         "Knife type": [],
     }
+    # Compared as consensus compares votes: edge punctuation and typography aside too.
+    assert seconders(the_case, {"Brand": "Kaito\u00a0Hoshi,"})["Brand"] == ["generator-a"]
+    assert seconders(the_case, {"Brand": None})["Brand"] == []  # no value seconds nothing
     drafts = draft_learnings(the_case, values)
     assert [d.seconded for d in drafts] == [
         {"Brand": ["generator-a"]},

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from dissensus.consensus.normalize import same_value
 from dissensus.domain import Case, LearningDraft, Resolution, Usage
 from dissensus.llm import LLM, Answer, calling_as
 from dissensus.supervisor.tools import KnowledgeReader, SupervisorTools
@@ -318,20 +319,13 @@ def draft_learnings(
     return drafts
 
 
-def _same_value(a: str | None, b: str | None) -> bool:
-    return (
-        a is not None
-        and b is not None
-        and " ".join(a.casefold().split()) == " ".join(b.casefold().split())
-    )
-
-
 def seconders(case: Case, values: dict[str, str | None]) -> dict[str, list[str]]:
     """Per attribute, who gave the value besides the supervisor (see ``LearningDraft.seconded``).
 
     A value the workers settled is seconded by ``consensus``; a resolved one by each *worker*
-    (a generator or the lexicon) whose candidate for it was the same value, case and spacing
-    aside. Other candidates never second: a signal case lists the published value and what a
+    (a generator or the lexicon) whose candidate for it was the same value, compared as
+    consensus compares workers (``consensus.normalize``: case, spacing, edge punctuation and
+    typography aside), so a vote that counted as agreement also counts as seconding. Other candidates never second: a signal case lists the published value and what a
     seller or customer claims, and their word must not vouch for a learning. In gathered mode
     (the embedded default) the supervisor is not told who said what, only offered the workers'
     values among the text's spans; an agent supervisor is told, so there agreement is weaker
@@ -345,7 +339,10 @@ def seconders(case: Case, values: dict[str, str | None]) -> dict[str, list[str]]
         out[dispute.attribute] = sorted(
             role
             for role, given in dispute.candidates.items()
-            if _is_worker(role) and _same_value(given, value)
+            if _is_worker(role)
+            and given is not None
+            and value is not None
+            and same_value(given, value)
         )
     return out
 
