@@ -79,6 +79,8 @@ async def test_all_arms_run_side_by_side_and_write_every_output(tmp_path: Path) 
     pairs = {(i.a, i.b, i.variant) for i in results.intervals}
     assert ("learning", "no-learning", "published") in pairs
     assert ("learning", "lexicon", "strict") in pairs
+    # Whether the workers earn their cost: the whole team against the supervisor alone.
+    assert ("no-learning", "supervisor-only", "published") in pairs
     assert all(i.low <= i.difference <= i.high for i in results.intervals)
     # The generators disagree, so the stream goes to the supervisor and learns; what the
     # gate holds back stays proposed, so fewer learnings are active than were written.

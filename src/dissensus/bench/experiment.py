@@ -959,6 +959,7 @@ INTERVAL_PAIRS: tuple[tuple[str, str], ...] = (
     ("learning", "supervisor-only"),
     ("no-learning", "lexicon"),
     ("no-learning", "few-shot"),
+    ("no-learning", "supervisor-only"),
     ("few-shot", "single"),
     ("few-shot", "lexicon"),
 )
