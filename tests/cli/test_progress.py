@@ -61,7 +61,7 @@ def test_a_log_gets_a_line_per_phase_one_a_minute_and_one_at_the_end() -> None:
         assert lines(out)[-1].endswith(" left")
         progress.update(task, description="evaluation 5")  # a new phase: a line at once
         clock.now += 1.0
-        assert lines(out)[-1] == "12:00:00 evaluation 5: 4/10 (40 %), 1m05s, 2m00s left"
+        assert lines(out)[-1] == "12:00:00 evaluation 5: 4/10 (40 %), 1m05s, 1m40s left"
         for _ in range(6):
             clock.now += 1.0
             progress.advance(task)
@@ -81,3 +81,17 @@ def test_an_open_ended_task_reports_its_count_and_descriptions_are_not_markup() 
         "12:00:00 [bold]enriching: 3 done, 0s",
         "12:00:00 [bold]enriching: 7 done, 10s",
     ]
+
+
+def test_batches_far_apart_keep_the_time_left_and_stopping_short_gets_an_end_line() -> None:
+    progress, out, clock = logged(every=60.0)
+    with progress:
+        task = progress.add_task("enriching", total=100)
+        for _ in range(4):  # a batch every 45 s: further apart than rich's own 30 s window
+            clock.now += 45.0
+            progress.advance(task, 8)
+        # Lines at 45 s and 135 s; the speed estimate survived the gaps.
+        assert lines(out)[-1] == "12:00:00 enriching: 24/100 (24 %), 2m15s, 7m08s left"
+        clock.now += 10.0  # interrupted here, 32 done, before the next line was due
+    assert lines(out)[-1].startswith("12:00:00 enriching: 32/100 (32 %), 3m10s")
+    assert len(lines(out)) == 3

@@ -136,6 +136,14 @@ def test_a_worker_that_gave_the_same_value_seconds_it() -> None:
     # Compared as consensus compares votes: edge punctuation and typography aside too.
     assert seconders(the_case, {"Brand": "Kaito\u00a0Hoshi,"})["Brand"] == ["generator-a"]
     assert seconders(the_case, {"Brand": None})["Brand"] == []  # no value seconds nothing
+    placeholder = case(
+        disputes=[
+            AttributeDispute(
+                attribute="Brand", reason="disagreement", candidates={"generator-a": "N/A"}
+            )
+        ]
+    )
+    assert seconders(placeholder, {"Brand": "unknown"}) == {"Brand": []}  # in any spelling
     drafts = draft_learnings(the_case, values)
     assert [d.seconded for d in drafts] == [
         {"Brand": ["generator-a"]},

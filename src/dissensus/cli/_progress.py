@@ -66,7 +66,14 @@ class LoggedProgress(Progress):
         get_time: Callable[[], float] | None = None,
         clock: Callable[[], str] | None = None,
     ) -> None:
-        super().__init__(console=console, disable=True, get_time=get_time)
+        # Rich estimates speed from the last 30 s of updates; a run reports once per batch,
+        # often more than 30 s apart, which would leave no estimate of the time left.
+        super().__init__(
+            console=console,
+            disable=True,
+            get_time=get_time,
+            speed_estimate_period=max(30.0, 10 * every),
+        )
         self.every = every
         self._clock = clock or (lambda: time.strftime("%H:%M:%S"))
         self._logged: dict[TaskID, tuple[str, float, float]] = {}
@@ -80,18 +87,27 @@ class LoggedProgress(Progress):
         super().advance(task_id, advance)
         self._log(task_id)
 
-    def _log(self, task_id: TaskID) -> None:
-        task = next(t for t in self.tasks if t.id == task_id)
-        now = self.get_time()
-        last = self._logged.get(task_id)
-        if last is not None and (last[0], last[1]) == (task.description, task.completed):
-            return  # nothing new to say
-        new_phase = last is None or last[0] != task.description
-        finished = task.total is not None and task.completed >= task.total
-        if not (new_phase or finished or last is None or now - last[2] >= self.every):
-            return
-        self._logged[task_id] = (task.description, task.completed, now)
-        self.console.print(self._line(task), highlight=False, soft_wrap=True)
+    def stop(self) -> None:
+        """The last state of every task, if its last line does not already say it (work that
+        failed, was interrupted or ended short of its total gets an end line too)."""
+        for task in self.tasks:
+            self._log(task.id, force=True)
+        super().stop()
+
+    def _log(self, task_id: TaskID, *, force: bool = False) -> None:
+        with self._lock:  # re-entrant; keeps lines whole if work reports from several threads
+            task = next(t for t in self.tasks if t.id == task_id)
+            now = self.get_time()
+            last = self._logged.get(task_id)
+            if last is not None and (last[0], last[1]) == (task.description, task.completed):
+                return  # nothing new to say
+            new_phase = last is None or last[0] != task.description
+            finished = task.total is not None and task.completed >= task.total
+            due = last is None or now - last[2] >= self.every
+            if not (force or new_phase or finished or due):
+                return
+            self._logged[task_id] = (task.description, task.completed, now)
+            self.console.print(self._line(task), highlight=False, soft_wrap=True)
 
     def _line(self, task: Task) -> str:
         head = f"{self._clock()} {escape(task.description)}"

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from dissensus.consensus.normalize import same_value
+from dissensus.consensus.normalize import normalize
 from dissensus.domain import Case, LearningDraft, Resolution, Usage
 from dissensus.llm import LLM, Answer, calling_as
 from dissensus.supervisor.tools import KnowledgeReader, SupervisorTools
@@ -325,8 +325,10 @@ def seconders(case: Case, values: dict[str, str | None]) -> dict[str, list[str]]
     A value the workers settled is seconded by ``consensus``; a resolved one by each *worker*
     (a generator or the lexicon) whose candidate for it was the same value, compared as
     consensus compares workers (``consensus.normalize``: case, spacing, edge punctuation and
-    typography aside), so a vote that counted as agreement also counts as seconding. Other candidates never second: a signal case lists the published value and what a
-    seller or customer claims, and their word must not vouch for a learning. In gathered mode
+    typography aside), so a vote that counted as agreement also counts as seconding. "No
+    value" in any spelling ("n/a", "unknown") is seconded by nobody: it teaches nothing. Other
+    candidates never second: a signal case lists the published value and what a seller or
+    customer claims, and their word must not vouch for a learning. In gathered mode
     (the embedded default) the supervisor is not told who said what, only offered the workers'
     values among the text's spans; an agent supervisor is told, so there agreement is weaker
     evidence, which the rest of the gate still checks.
@@ -335,14 +337,11 @@ def seconders(case: Case, values: dict[str, str | None]) -> dict[str, list[str]]
         name: ["consensus"] for name, value in case.settled.items() if value is not None
     }
     for dispute in case.disputes:
-        value = values.get(dispute.attribute)
+        key = normalize(values.get(dispute.attribute))
         out[dispute.attribute] = sorted(
             role
             for role, given in dispute.candidates.items()
-            if _is_worker(role)
-            and given is not None
-            and value is not None
-            and same_value(given, value)
+            if _is_worker(role) and key is not None and normalize(given) == key
         )
     return out
 
