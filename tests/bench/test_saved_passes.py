@@ -76,6 +76,7 @@ async def test_baselines_now_learning_later_equals_one_run(tmp_path: Path) -> No
     assert (tmp_path / "b" / "predictions" / "single.jsonl").exists()
     assert (tmp_path / "b" / "passes" / "supervisor-only.json").exists()
     assert (tmp_path / "b" / "knowledge.json").exists()
+    assert "- `knowledge.json`:" in (tmp_path / "b" / "report.md").read_text()
 
 
 async def test_a_run_resumes_from_its_own_out(tmp_path: Path) -> None:
@@ -117,6 +118,9 @@ async def test_a_loaded_last_checkpoint_brings_its_stream_statistics(tmp_path: P
     assert _comparable(again) == _comparable(whole)
     assert any("this run streamed 4 products" in note for note in again.notes)
     assert not (tmp_path / "again" / "knowledge.json").exists()
+    assert (
+        "knowledge.json" not in (tmp_path / "again" / "report.md").read_text().split("## Files")[1]
+    )  # the report lists only the files the run wrote
 
 
 async def test_passes_made_on_another_basis_are_refused(tmp_path: Path) -> None:

@@ -281,8 +281,14 @@ def render_report(results: BenchResults) -> str:
         "",
         "- `results.json`: every number above, the configuration, models, seeds, data hashes",
         "- `predictions/`: each arm's (and checkpoint's) predicted values by product id",
-        "- `knowledge.json`: the knowledge base at the end of the stream (nodes, learnings, "
-        "history)",
+    ]
+    if results.knowledge_export:  # a run that loaded its last checkpoint has none
+        out.append(
+            f"- `{results.knowledge_export}`: the knowledge base at the end of the stream "
+            "(nodes, learnings, history)"
+        )
+    out += [
+        "- `passes/`: every finished evaluation pass with its basis, for `--reuse`",
         "- `f1_curve.png`, `stream_windows.png`, `tokens.png`: the plots",
         "- `work/`: the run inputs (no test labels), run outputs and the databases",
         "",

@@ -315,6 +315,6 @@ class BenchResults(BaseModel):
     notes: list[str] = Field(default_factory=list)
     knowledge_export: str | None = None
     intervals: list[Interval] = Field(default_factory=list)
+    """Bootstrap intervals of the F1 differences between arms (over evaluation records)."""
     reused: list[ReusedPass] = Field(default_factory=list)
     """Passes loaded from earlier runs (``--reuse``); ``wall_seconds`` does not include them."""
-    """Bootstrap intervals of the F1 differences between arms (over evaluation records)."""
