@@ -303,6 +303,30 @@ def test_a_bad_schema_is_one_error_line_and_exit_1(
     assert_one_line_error(invoke(*args), f"schema file '{missing}' does not exist")
 
 
+def test_a_database_path_given_as_the_url_is_one_error_line(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "dissensus.db"
+    assert_one_line_error(
+        invoke("runs", "list", "--db", str(path)),
+        f"'{path}' is not a database URL; a SQLite file is written 'sqlite:///{path}', "
+        "PostgreSQL 'postgresql+psycopg://user@host/db'",
+    )
+
+
+def test_an_output_directory_that_cannot_be_made_is_refused_before_any_work(
+    home: Path, tmp_path: Path
+) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("", encoding="utf-8")
+    assert_one_line_error(
+        invoke("report", "--out", str(taken / "charts")),
+        f"--out '{taken / 'charts'}': cannot make the directory: Not a directory",
+    )
+    assert_one_line_error(
+        invoke("report", "--out", str(taken)),
+        f"--out '{taken}': cannot make the directory: File exists",
+    )
+
+
 def test_an_unparsable_schema_exits_1_without_a_traceback(
     home: Path, files: dict[str, Path]
 ) -> None:

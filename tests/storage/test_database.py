@@ -75,6 +75,19 @@ def test_unusable_url_raises_storage_error_naming_the_fix() -> None:
         Database("nosuchdriver://x")
 
 
+def test_a_file_path_instead_of_a_url_is_refused_with_the_url_to_write(tmp_path: Path) -> None:
+    path = tmp_path / "dissensus.db"
+    with pytest.raises(StorageError, match=rf"is not a database URL; .*'sqlite:///{path}'"):
+        Database(str(path))
+
+
+def test_an_unparsable_url_is_reported_without_its_secrets() -> None:
+    with pytest.raises(StorageError) as caught:
+        Database("postgresql+psycopg://alice:se cret@db.example:notaport/kb")
+    assert "se cret" not in str(caught.value)
+    assert "cannot open database 'postgresql+psycopg://…'" in str(caught.value)
+
+
 def test_password_is_hidden_in_repr() -> None:
     db = Database("postgresql+psycopg://alice:secret@db.example/kb")
     try:

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from dissensus.config import Settings
-from dissensus.errors import DissensusError
+from dissensus.errors import DissensusError, InputError
 from dissensus.storage import Database
 
-__all__ = ["console", "err_console", "friendly_errors", "open_database"]
+__all__ = ["console", "err_console", "friendly_errors", "open_database", "output_directory"]
 
 
 def _console(*, stderr: bool = False) -> Console:
@@ -70,3 +70,24 @@ def open_database(settings: Settings) -> Database:
 @contextmanager
 def settings_from(config: Path | None, **overrides: object) -> Iterator[Settings]:
     yield Settings.load(config, **overrides)
+
+
+def output_directory(path: Path, option: str = "--out") -> Path:
+    """Make the directory a command writes into, before any work starts.
+
+    Checked first because the work can take hours: a path under a file, an existing file or a
+    read-only place must be one error line at the start, not a traceback at the end that loses
+    what was measured.
+
+    Raises:
+        InputError: the directory cannot be made or written to.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{option} {str(path)!r}: cannot make the directory: {exc.strerror}"
+        ) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {str(path)!r}: the directory is not writable")
+    return path

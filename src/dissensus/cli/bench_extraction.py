@@ -28,7 +28,7 @@ from dissensus.bench import (
 )
 from dissensus.bench.loader import DATA_ENV
 from dissensus.bench.results import Arm
-from dissensus.cli._common import console, friendly_errors
+from dissensus.cli._common import console, friendly_errors, output_directory
 from dissensus.cli._progress import progress_bar
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
 from dissensus.llm import EngineOptions, ModelPool
@@ -269,7 +269,7 @@ def extraction(
         reuse=[str(p.resolve()) for p in reuse or []],
         defer=list(defer or []),
     )
-    out.mkdir(parents=True, exist_ok=True)
+    output_directory(out)
     progress = progress_bar(
         TextColumn("[bold]{task.description}[/]"),
         BarColumn(),

@@ -19,7 +19,7 @@ from dissensus.bench.retrieval import (
     RetrievalReport,
     run_retrieval,
 )
-from dissensus.cli._common import console, err_console, friendly_errors
+from dissensus.cli._common import console, err_console, friendly_errors, output_directory
 from dissensus.llm import EngineOptions, ModelPool
 
 __all__ = ["retrieval"]
@@ -68,6 +68,8 @@ def retrieval(
     ] = False,
 ) -> None:
     """Compare ways of choosing solved examples on a train slice (never the test split)."""
+    if out is not None:
+        output_directory(out)
     config = RetrievalConfig(
         data_dir=str((data or default_data_dir()).resolve()),
         methods=_methods(methods),
@@ -90,7 +92,6 @@ def retrieval(
 
     report = asyncio.run(go())
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         path = out / "retrieval.json"
         path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
         err_console.print(f"results: {escape(str(path))}", highlight=False)

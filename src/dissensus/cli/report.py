@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dissensus.cli._common import console, friendly_errors, open_database
+from dissensus.cli._common import console, friendly_errors, open_database, output_directory
 from dissensus.config import Settings
 from dissensus.knowledge import KnowledgeBase
 from dissensus.report import build_report
@@ -37,6 +37,7 @@ def report(
     """Disagreement, supervisor calls and learnings per category per run, with charts."""
     if not no_charts and not as_json:
         require_charts("dissensus report's charts (or pass --no-charts)")
+        output_directory(out)
     settings = Settings.load(config, database_url=db)
     kb = KnowledgeBase(open_database(settings))
     health = build_report(

@@ -23,7 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dissensus.errors import StorageError
@@ -101,11 +101,17 @@ class Database:
         if url is None:
             url = f"sqlite:///{resolve_home(home) / DB_FILENAME}"
         self.url = url
+        if "://" not in url:  # a path given where a URL belongs: SQLAlchemy's message is opaque
+            raise StorageError(
+                f"{url!r} is not a database URL; a SQLite file is written "
+                f"'sqlite:///{Path(url).expanduser().resolve()}', PostgreSQL "
+                "'postgresql+psycopg://user@host/db'"
+            )
         try:
             parsed = make_url(url)
             _create_private(parsed.database if parsed.get_backend_name() == "sqlite" else None)
             self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
-        except (SQLAlchemyError, ImportError) as exc:
+        except (SQLAlchemyError, ImportError, ValueError) as exc:  # ValueError: a bad port
             raise StorageError(
                 f"cannot open database {self.safe_url!r}: {exc}; check the URL and that its "
                 "driver is installed (PostgreSQL: pip install 'psycopg[binary]')"
@@ -135,8 +141,12 @@ class Database:
 
     @property
     def safe_url(self) -> str:
-        """The URL with any password hidden, for messages and logs."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL with any password hidden, for messages and logs (an unparsable one is
+        named by its scheme only: it may hold a password in a form we cannot find)."""
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):
+            return self.url.split("://", 1)[0] + "://…"
 
     # --- sessions -------------------------------------------------------------------------
 
