@@ -120,6 +120,11 @@ async def test_a_resolved_value_reaches_the_lexicon_and_settles_the_next_product
     brand = out[1]["attributes"]["Brand"]
     assert (brand["value"], brand["status"]) == ("Kaito", "consensus")
     assert kaito.id in brand["learnings"]
+    # Its use is counted by the products that cite it, as a rule's is by its prompts.
+    citing = sum(
+        any(kaito.id in a["learnings"] for a in line["attributes"].values()) for line in out
+    )
+    assert citing >= 1 and kb.get(kaito.id).uses == citing
     # The solved k1 is an example learning, retrieved for the similar k2 before its text.
     example = next(lr for lr in kb.list() if lr.kind == "example" and lr.text == K1["title"])
     assert example.status == "active"

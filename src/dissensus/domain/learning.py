@@ -77,7 +77,8 @@ class Learning(BaseModel):
     sources: list[str] = Field(default_factory=list)
     """Provenance: ids of the cases (``run:product``) that produced or confirmed it."""
     uses: int = 0
-    """How many prompts it has been put into."""
+    """How many products it reached: a rule, the prompts it was put into; a value or an example,
+    the products whose published values cite it."""
     helpful: int = 0
     """Reviewed products where a person kept the value it gave (value learnings)."""
     harmful: int = 0

@@ -519,7 +519,8 @@ class KnowledgeBase:
             return [to_learning(r) for r in rows]
 
     def record_uses(self, ids: Iterable[str]) -> None:
-        """Count one more prompt for each learning id (a usage counter, not a history event)."""
+        """Count one more product for each learning id (a usage counter, not a history event;
+        an id given twice for one product counts once)."""
         unique = sorted(set(ids))
         if not unique:
             return

@@ -390,8 +390,11 @@ class Runner:
                     )
                 if self.metrics is not None:
                     self._count(outcome)
-                if learnings and outcome.record.error is None:
-                    self.kb.record_uses([item.id for item in learnings])
+                if outcome.record.error is None:
+                    # Rules count where they were put in the prompt; values and examples where a
+                    # published value cites them (they reach the workers as evidence instead).
+                    cited = [i for a in outcome.record.attributes.values() for i in a.learnings]
+                    self.kb.record_uses([item.id for item in learnings] + cited)
                 if self.on_product is not None:
                     self.on_product(record, outcome)
 
