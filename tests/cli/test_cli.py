@@ -466,6 +466,21 @@ def test_kb_history_as_a_table_and_as_json_lines(home: Path, tmp_path: Path) -> 
     (only,) = [json.loads(line) for line in one.stdout.splitlines()]
     assert only == events[-1]
 
+    # A cut list says so and how to see more; -n 0 is everything, as in `logs`.
+    assert len(events) > 1
+    newest = invoke("kb", "history", "-n", "1")
+    assert newest.exit_code == 0, newest.stderr
+    assert "the newest 1 events; older ones: -n 2, or -n 0 for all" in flat(newest.stderr)
+    every = invoke("kb", "history", "--json", "-n", "0")
+    assert [json.loads(line) for line in every.stdout.splitlines()] == events
+    assert "older ones" not in invoke("kb", "history").stderr
+    assert invoke("kb", "history", "-n", "-3").exit_code == 2
+    assert_one_line_error(
+        invoke("kb", "history", "--learning", "L-zzzzzz"),
+        "learning 'L-zzzzzz' does not exist; see `dissensus kb tree` or `dissensus kb pending` "
+        "for the ids",
+    )
+
 
 # --- models -----------------------------------------------------------------------------------
 

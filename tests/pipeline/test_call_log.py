@@ -91,8 +91,11 @@ async def test_logs_command_prints_the_prompt_and_filters_by_run_role_and_produc
     short = runner.invoke(app, ["logs", "-n", "1", "--short"])
     assert short.exit_code == 0 and len(short.output.splitlines()) == 1
 
-    none = runner.invoke(app, ["logs", "--run", "nope"])
+    none = runner.invoke(app, ["logs", "--run", "r1", "--product", "nope"])
     assert (none.exit_code, none.output.strip()) == (0, "no model calls match")
+    mistyped = runner.invoke(app, ["logs", "--run", "nope"])  # an error, not "no calls"
+    assert mistyped.exit_code == 1
+    assert mistyped.stderr.strip() == "error: no run 'nope'; list runs with `dissensus runs list`"
 
 
 async def test_with_the_call_log_off_only_the_accounting_is_kept(

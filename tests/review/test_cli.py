@@ -50,6 +50,14 @@ def test_list_shows_open_items_in_claim_order_and_as_json(cli_db: Database) -> N
     found = [json.loads(x) for x in invoke("list", "--json", "-q", "k1").output.splitlines()]
     assert [i["product_id"] for i in found] == ["k1"]
     assert invoke("list", "--json", "--category", "Garden").output == ""
+    # A cut list says so; a mistyped run is an error, not "no items".
+    cut = runner.invoke(review_app, ["list", "-n", "1"])
+    assert cut.exit_code == 0 and "the first 1 items; more: -n 2" in cut.stderr
+    assert "the first" not in runner.invoke(review_app, ["list", "-n", "2"]).stderr
+    assert len(invoke("list", "--json", "--run", "r1").output.splitlines()) == 2
+    wrong = runner.invoke(review_app, ["list", "--run", "r-nope"])
+    assert wrong.exit_code == 1
+    assert wrong.stderr.strip() == ("error: no run 'r-nope'; list runs with `dissensus runs list`")
 
 
 def test_next_claims_for_the_user_and_shows_the_item(cli_db: Database) -> None:

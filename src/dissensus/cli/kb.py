@@ -165,13 +165,21 @@ def show(
 @friendly_errors
 def history(
     db: DbOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N events.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, help="Newest N events (0: all).")
+    ] = 50,
     learning: Annotated[str | None, typer.Option("--learning", help="Only this learning.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The append-only history of knowledge-base changes (newest last)."""
     kb = _kb(db)
-    events = kb.history(limit=limit, learning_id=learning)
+    if learning is not None:
+        kb.get(learning)  # an unknown id is an error, not an empty history
+    # One more than shown, to know whether older events were left out.
+    events = kb.history(limit=limit + 1 if limit else None, learning_id=learning)
+    older = bool(limit) and len(events) > limit
+    if older:
+        events = events[1:]
     if as_json:
         for event in events:
             # One object per line (the option promises JSON lines), never wrapped or styled.
@@ -189,9 +197,14 @@ def history(
             event.op,
             event.learning_id or "",
             event.node_key or "",
-            escape((event.reason or "")[:60]),
+            escape(event.reason or ""),
         )
     console.print(table)
+    if older:
+        err_console.print(
+            f"the newest {limit} events; older ones: -n {limit * 2}, or -n 0 for all",
+            highlight=False,
+        )
 
 
 # --- review: states and edits --------------------------------------------------------------

@@ -10,6 +10,7 @@ import typer
 from dissensus.cli._common import console, friendly_errors, open_database
 from dissensus.config import Settings
 from dissensus.observability import CallLog, LoggedCall
+from dissensus.pipeline.runs import require_run
 
 __all__ = ["logs"]
 
@@ -54,7 +55,10 @@ def logs(
     ``consensus`` value, the supervisor's for a ``supervisor`` value.
     """
     settings = Settings.load(config, database_url=db)
-    calls = CallLog(open_database(settings)).calls(
+    database = open_database(settings)
+    if run_id is not None:
+        require_run(database, run_id)
+    calls = CallLog(database).calls(
         limit=count or None, run_id=run_id, role=role, product_id=product
     )
     if as_json:

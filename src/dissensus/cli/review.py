@@ -16,6 +16,7 @@ from rich.table import Table
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.config import Settings
 from dissensus.llm import ModelPool
+from dissensus.pipeline.runs import require_run
 from dissensus.review import (
     ReviewDetail,
     ReviewQueue,
@@ -91,21 +92,25 @@ def list_items(
         str | None,
         typer.Option("--query", "-q", help="Text in the product id, title or values."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most N items.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N items.")] = 50,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Items in claim order (needs a human, then low confidence, then audits; oldest first)."""
-    _, _, queue = _open(config, db)
+    _, database, queue = _open(config, db)
+    if run_id is not None:
+        require_run(database, run_id)
     items = queue.list(
         state=None if state == "all" else state,
         run_id=run_id,
         reason=reason,
         category=category,
         query=query,
-        limit=limit,
+        limit=limit + 1,  # one more than shown, to know whether the list was cut
     )
+    cut = len(items) > limit
+    items = items[:limit]
     if as_json:
         for item in items:
             _print_json(item.model_dump(mode="json"))
@@ -130,6 +135,8 @@ def list_items(
                 escape(item.claimed_by or "") if item.state == "claimed" else "",
             )
         console.print(table)
+    if cut:
+        err_console.print(f"the first {limit} items; more: -n {limit * 2}", highlight=False)
 
 
 @review_app.command("next")

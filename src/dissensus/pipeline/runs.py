@@ -21,7 +21,7 @@ from dissensus.pipeline.store import RunStore
 from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.storage import Database, Run, RunProduct
 
-__all__ = ["RunView", "get_run", "list_runs"]
+__all__ = ["RunView", "get_run", "list_runs", "require_run"]
 
 
 class RunView(BaseModel):
@@ -111,10 +111,26 @@ def get_run(db: Database, run_id: str) -> RunView:
     """One run by id.
 
     Raises:
-        RunError: there is no such run.
+        UnknownRunError: there is no such run.
     """
     with db.read() as session:
-        run = session.get(Run, run_id)
-        if run is None:
-            raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
+        run = _require(session, run_id)
         return _view(session, run, db, spend_by_category(session, [run.id]))
+
+
+def require_run(db: Database, run_id: str) -> None:
+    """Check that a run exists, for commands that filter by one: a mistyped id must be an
+    error, not an empty answer that reads as "nothing happened".
+
+    Raises:
+        UnknownRunError: there is no such run.
+    """
+    with db.read() as session:
+        _require(session, run_id)
+
+
+def _require(session: Session, run_id: str) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
+    return run
