@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,26 @@ def test_the_series_follows_runs_and_learnings(tmp_path: Path) -> None:
         assert [(b.category, b.position) for b in report.band] == [("Home > Knives", "inside")]
         paths = write_charts(report, tmp_path / "charts")
         assert len(paths) == 7 and all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_a_single_run_is_charted_as_one_column_with_one_tick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    axes: list[tuple[tuple[float, float], list[float]]] = []
+    save = Figure.savefig
+
+    def record(fig: Figure, *args: Any, **kwargs: Any) -> None:
+        ax = fig.axes[0]
+        axes.append((ax.get_xlim(), list(ax.get_xticks())))
+        save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    with scratch_database(tmp_path) as db:
+        _run(db, "r1", [1, 0])
+        write_charts(build_report(KnowledgeBase(db), BAND), tmp_path / "charts")
+    assert axes and all(axis == ((0.5, 1.5), [1.0]) for axis in axes)
 
 
 def test_tokens_and_cost_per_product_come_from_the_stored_calls(tmp_path: Path) -> None:

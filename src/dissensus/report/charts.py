@@ -88,7 +88,13 @@ def write_charts(
             xs = [k + 1 + offset for k in range(len(points))]
             ys = [float(getattr(p, metric)) for p in points]
             ax.plot(xs, ys, label=category, **style)  # type: ignore[arg-type]
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        runs = max((len(points) for points in series.values()), default=0)
+        if runs:  # half a run of margin: one run is one column, not a stretched 0.84-1.16
+            ax.set_xlim(0.5, runs + 0.5)
+        if 0 < runs <= 12:  # a tick per run (the locator goes fractional on a short axis)
+            ax.set_xticks(list(range(1, runs + 1)))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=metric.startswith("learnings")))
         ax.set_xlabel("run (oldest first)")
         ax.set_ylim(bottom=0)
@@ -96,8 +102,8 @@ def write_charts(
             ax.set_ylim(0, 1.05)
             if band is not None:
                 ax.axhspan(band[0], band[1], color="tab:green", alpha=0.12, label="sweet spot")
-        if series:
-            ax.legend(fontsize=7, loc="best")
+        if series:  # beside the plot: inside it, it covered the sweet-spot band
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         path = directory / f"{metric}.png"
         fig.savefig(path, dpi=100)
         written.append(path)
