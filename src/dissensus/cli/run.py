@@ -18,7 +18,7 @@ from rich.table import Table
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.cli._progress import progress_bar
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
-from dissensus.errors import MissingExtraError, UnknownRunError
+from dissensus.errors import MissingExtraError
 from dissensus.llm import ModelPool
 from dissensus.observability.metrics import (
     MetricsServer,
@@ -32,7 +32,7 @@ from dissensus.pipeline import Runner, RunRequest, RunSummary, new_run_id
 from dissensus.pipeline.outputs import copy_jsonl, write_parquet
 from dissensus.pipeline.ray_engine import RayOptions, require_ray
 from dissensus.pipeline.rerun import RerunReport, rerun_affected, rerun_paths
-from dissensus.storage import Run
+from dissensus.pipeline.runs import run_row
 
 __all__ = ["demo", "print_changes", "print_summary", "run", "sample_dir"]
 
@@ -482,9 +482,7 @@ def _require_pyarrow() -> None:
 def _past_files(settings: Settings, run_id: str) -> tuple[Path, Path, Path | None]:
     """The input, schema and output paths a past run recorded."""
     with open_database(settings).read() as session:
-        past = session.get(Run, run_id)
-        if past is None:
-            raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
+        past = run_row(session, run_id)
         output = Path(past.output_path) if past.output_path else None
         return Path(past.input_path), Path(past.schema_path), output
 

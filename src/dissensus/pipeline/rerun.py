@@ -35,10 +35,11 @@ from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import select
 
 from dissensus.domain import CatalogSchema, CategoryPath, Learning
-from dissensus.errors import RunError, SchemaError, UnknownRunError
+from dissensus.errors import RunError, SchemaError
 from dissensus.knowledge import KnowledgeBase
 from dissensus.pipeline.inputs import file_sha256, read_records
 from dissensus.pipeline.runner import Runner, RunRequest
+from dissensus.pipeline.runs import run_row
 from dissensus.pipeline.store import RunStore
 from dissensus.pipeline.summary import RunSummary
 from dissensus.storage import Database, KbEvent, Run, RunProduct
@@ -182,9 +183,7 @@ def _used(output: dict[str, Any]) -> set[str]:
 
 def _past_run(db: Database, run_id: str) -> Run:
     with db.read() as session:
-        run = session.get(Run, run_id)
-        if run is None:
-            raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
+        run = run_row(session, run_id)
         session.expunge(run)
         return run
 

@@ -21,7 +21,7 @@ from dissensus.pipeline.store import RunStore
 from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.storage import Database, Run, RunProduct
 
-__all__ = ["RunView", "get_run", "list_runs", "require_run"]
+__all__ = ["RunView", "get_run", "list_runs", "require_run", "run_row"]
 
 
 class RunView(BaseModel):
@@ -114,7 +114,7 @@ def get_run(db: Database, run_id: str) -> RunView:
         UnknownRunError: there is no such run.
     """
     with db.read() as session:
-        run = _require(session, run_id)
+        run = run_row(session, run_id)
         return _view(session, run, db, spend_by_category(session, [run.id]))
 
 
@@ -126,10 +126,15 @@ def require_run(db: Database, run_id: str) -> None:
         UnknownRunError: there is no such run.
     """
     with db.read() as session:
-        _require(session, run_id)
+        run_row(session, run_id)
 
 
-def _require(session: Session, run_id: str) -> Run:
+def run_row(session: Session, run_id: str) -> Run:
+    """The stored run, or the one error every command gives for an unknown run id.
+
+    Raises:
+        UnknownRunError: there is no such run.
+    """
     run = session.get(Run, run_id)
     if run is None:
         raise UnknownRunError(f"no run {run_id!r}; list runs with `dissensus runs list`")
