@@ -222,6 +222,88 @@ async def test_a_new_value_must_look_like_its_attributes_verified_values() -> No
     assert fine.passed, fine.reason
 
 
+SUNSCREENS = [
+    Checked(f"Brand{i} Sunscreen Lotion SPF {spf} {oz} oz", "Beauty > Sun", attrs)
+    for i, (spf, oz, attrs) in enumerate(
+        [
+            (30, 3, {"SPF": "SPF 30", "Volume": "3 oz", "Form": "Lotion"}),
+            (50, 5, {"SPF": "SPF 50", "Volume": "5 oz", "Form": "Lotion"}),
+            (45, 2, {"SPF": "SPF 45", "Volume": "2 oz", "Form": "Engineered Gel"}),
+            (15, 8, {"SPF": "Broad Spectrum SPF 15", "Volume": "8 oz", "Form": None}),
+            (70, 4, {"SPF": "SPF 70", "Volume": "4 oz", "Form": "Lotion"}),
+        ]
+    )
+]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "text", "evidence", "reason"),
+    [
+        # Every verified SPF has a word; "60" alone is a span next to "SPF 60".
+        (
+            "SPF",
+            "60",
+            "Sunny Sunscreen SPF 60 1 oz",
+            "SPF = '60' has no word; every one of the 5 verified SPF values has a word",
+        ),
+        # Every verified volume has a number.
+        (
+            "Volume",
+            "Family Size",
+            "Sunny Sunscreen Family Size",
+            "Volume = 'Family Size' has no digit; every one of the 5 verified Volume values "
+            "has a digit",
+        ),
+        # Shaped like a volume and no part of another attribute's value.
+        (
+            "Volume",
+            "Engineered 2",
+            "Sunny Engineered 2 Spray",
+            None,
+        ),
+        # Four verified forms bind no shape, but "Spectrum" is a word of a verified SPF.
+        (
+            "Form",
+            "Spectrum",
+            "Sunny Spectrum Stick",
+            "Form = 'Spectrum' is part of 'broad spectrum spf 15', a known SPF",
+        ),
+    ],
+)
+async def test_a_new_value_lacking_what_its_attributes_values_share_is_held(
+    attribute: str, text: str, evidence: str, reason: str | None
+) -> None:
+    verdict = await LearningGate(SUNSCREENS).check(
+        value(attribute, text, evidence=evidence, category="Beauty > Sun")
+    )
+    if reason is None:
+        assert verdict.passed, verdict.reason
+    else:
+        assert (verdict.outcome, verdict.reason) == ("failed", reason)
+
+
+async def test_the_shape_needs_enough_verified_values_and_spares_known_shapes() -> None:
+    # Four verified values are too few to bind: "60" passes where only four SPFs are verified.
+    four = await LearningGate(SUNSCREENS[:4]).check(
+        value("SPF", "60", evidence="Sunny Sunscreen SPF 60 1 oz", category="Beauty > Sun")
+    )
+    assert four.passed, four.reason
+    # A new value shaped like the verified ones passes, and so does a part of one of its own
+    # attribute's values that is also part of another's.
+    shaped = await LearningGate(SUNSCREENS).check(
+        value("SPF", "SPF 60", evidence="Sunny Sunscreen SPF 60 1 oz", category="Beauty > Sun")
+    )
+    assert shaped.passed, shaped.reason
+    broad = value("Form", "Broad", evidence="Sunny Broad Stick", category="Beauty > Sun")
+    held = await LearningGate(SUNSCREENS).check(broad)
+    assert held.reason == "Form = 'Broad' is part of 'broad spectrum spf 15', a known SPF"
+    gate = LearningGate(
+        [*SUNSCREENS, Checked("Sunny Broad Lotion", "Beauty > Sun", {"Form": "Broad Lotion"})]
+    )
+    own = await gate.check(broad)
+    assert own.passed, own.reason
+
+
 async def test_a_function_word_is_never_a_value() -> None:
     verdict = await LearningGate(VERIFIED).check(
         value("Brand", "NOT", evidence="Skillet 10in, NOT for induction")

@@ -6,7 +6,9 @@ against what people verified before any run uses it:
 
 - a ``value`` learning must occur in its own product's text, must not be most of that text (a
   title is not a brand), must not be a known value of another attribute only, and adding it to
-  the category's lexicon must not make any verified product of its scope come out worse;
+  the category's lexicon must not make any verified product of its scope come out worse; a
+  *new* value must also look like its attribute's verified values (not longer, not lacking the
+  digit or word they all have, not containing or being part of another attribute's value);
 - an ``example`` learning's values must each occur in its text and agree with the verified
   catalog (a verified product with the same title) and with the lexicon (where the lexicon
   finds a value for an attribute, the example must say the same);
@@ -247,7 +249,7 @@ class LearningGate:
                     words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1)
                 ):
                     return f"{attribute} = {value!r} contains {known_value!r}, a verified {other}"
-        return None
+        return _unlike_shape(attribute, value, scope) or _part_of_other(attribute, value, lexicon)
 
     # --- examples -------------------------------------------------------------------------
 
@@ -335,6 +337,78 @@ class LearningGate:
             f"replayed on {outcome.products} verified products: {outcome.without} → "
             f"{outcome.with_rule} correct slots, none worse",
         )
+
+
+SHAPE_MIN_VALUES = 5
+"""Verified values of an attribute needed before their shape binds a new value.
+
+Measured on OA-Mine train only (``train_0.2`` as the verified catalog; as candidates, the gold
+values of the other train records that it does not know, 3,699 slots, and wrong values made
+from them): with every one of at least 5 verified values as the bar, the check holds 16 right
+new values (0.4 %), against 23 % of the values that drop a right value's first word ("SPF 45"
+read as "45"), 14 % of those that drop its last word, and 20 % of another attribute's value
+given for this one."""
+
+
+def _unlike_shape(attribute: str, value: str, scope: Sequence[CheckedProduct]) -> str | None:
+    """Why ``value`` lacks what every verified value of ``attribute`` has (a digit, a word).
+
+    "SPF 45" read as "45" where every verified protection level has a word ("SPF 30", "Broad
+    Spectrum"), a Size of "Wide" where every verified size has a number: a span next to the
+    right one is the commonest wrong value the embedded supervisor wrote on the OA-Mine stream,
+    and it passes every other check because no verified product contains it. When all of at
+    least ``SHAPE_MIN_VALUES`` verified values of the attribute have a digit (or a
+    word), a new value without one waits for a person.
+    """
+    known = [v for p in scope if (v := p.attributes.get(attribute)) is not None and v.strip()]
+    if len(known) < SHAPE_MIN_VALUES:
+        return None
+    for what, has in (("a digit", _has_digit), ("a word", _has_word)):
+        if all(has(v) for v in known) and not has(value):
+            return (
+                f"{attribute} = {value!r} has no {what[2:]}; every one of the {len(known)} "
+                f"verified {attribute} values has {what}"
+            )
+    return None
+
+
+def _has_digit(value: str) -> bool:
+    return any(c.isdigit() for c in value)
+
+
+def _has_word(value: str) -> bool:
+    return any(any(c.isalpha() for c in t) for t in value_tokens(value))
+
+
+def _part_of_other(attribute: str, value: str, lexicon: Lexicon) -> str | None:
+    """Why ``value`` reads as a piece of another attribute's known value, or ``None``.
+
+    "Brand: 'Carbon Steel'" out of "High-Carbon Steel", "Width: 'Mesh'" out of "Engineered
+    Mesh": a part of a known value of another attribute is that attribute's vocabulary. A value
+    that is also part of a known value of its own attribute is not held ("Navy" of "Matte Navy"
+    is a colour). Measured as ``SHAPE_MIN_VALUES`` was: it holds 53 of 3,699 right new values
+    (1.4 %) and 18 % of another attribute's value given for this one.
+    """
+    words = value_tokens(value)
+    if not words:
+        return None
+    entries = lexicon.entries()
+
+    def inside(known_value: str) -> bool:
+        whole = value_tokens(known_value)
+        return len(whole) > len(words) and any(
+            whole[i : i + len(words)] == words for i in range(len(whole) - len(words) + 1)
+        )
+
+    if any(inside(v) for v in entries.get(attribute, {})):
+        return None
+    for other, known_values in entries.items():
+        if other == attribute:
+            continue
+        for known_value in known_values:
+            if inside(known_value):
+                return f"{attribute} = {value!r} is part of {known_value!r}, a known {other}"
+    return None
 
 
 def _word_count(value: str) -> int:
