@@ -95,3 +95,10 @@ def test_batches_far_apart_keep_the_time_left_and_stopping_short_gets_an_end_lin
         clock.now += 10.0  # interrupted here, 32 done, before the next line was due
     assert lines(out)[-1].startswith("12:00:00 enriching: 32/100 (32 %), 3m10s")
     assert len(lines(out)) == 3
+
+
+def test_work_with_nothing_to_do_says_so() -> None:
+    progress, out, _ = logged()
+    with progress:
+        progress.add_task("stream 0-0", total=0)
+    assert lines(out) == ["12:00:00 stream 0-0: nothing to do, 0s"]

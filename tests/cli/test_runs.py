@@ -23,7 +23,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _seed(db: Database) -> None:
-    done = RunSummary(run_id="done", products=4, errors=1, supervisor_calls=2, learnings_added=3)
+    done = RunSummary(
+        run_id="done", products=4, errors=1, supervisor_calls=2, learnings_added=3,
+        wall_seconds=185.2,
+    )  # fmt: skip
     with db.write() as session:
         for run_id, summary in (("done", done), ("going", None)):
             session.add(
@@ -68,6 +71,9 @@ def test_runs_list_and_show_print_the_read_model_as_json(home: Path) -> None:
     assert table.exit_code == 0 and "going" in table.output and "done" in table.output
     text = runner.invoke(app, ["runs", "show", "going"])
     assert "so far: the run has not finished" in " ".join(text.output.split())
+    assert "learnings added" not in text.output  # not known before the run's own summary
+    finished = runner.invoke(app, ["runs", "show", "done"])
+    assert "3 learnings added; 3m05s of wall time" in " ".join(finished.output.split())
     missing = runner.invoke(app, ["runs", "show", "nope"])
     assert missing.exit_code == 1 and "no run 'nope'" in missing.output
 

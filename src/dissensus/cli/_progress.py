@@ -19,7 +19,7 @@ from rich.progress import Progress, ProgressColumn, Task, TaskID
 
 from dissensus.cli._common import err_console
 
-__all__ = ["LoggedProgress", "progress_bar"]
+__all__ = ["LoggedProgress", "duration", "progress_bar"]
 
 LOG_EVERY_SECONDS = 60.0
 """How often a log gets a progress line while a phase runs: often enough to see a run is alive,
@@ -38,7 +38,8 @@ def progress_bar(
     return LoggedProgress(console=out)
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
+    """Seconds as a person reads them in a line of text: 45s, 3m05s, 1h02m."""
     if seconds is None:
         return "?"
     whole = round(seconds)
@@ -111,11 +112,13 @@ class LoggedProgress(Progress):
 
     def _line(self, task: Task) -> str:
         head = f"{self._clock()} {escape(task.description)}"
-        elapsed = _duration(task.elapsed)
+        elapsed = duration(task.elapsed)
         if task.total is None:
             return f"{head}: {task.completed:g} done, {elapsed}"
+        if task.total == 0:  # "0/0 (0 %)" reads as stuck; an empty input is simply done
+            return f"{head}: nothing to do, {elapsed}"
         share = f"{task.completed:g}/{task.total:g} ({task.percentage:.0f} %)"
         remaining = task.time_remaining
         if remaining is None or task.completed >= task.total:
             return f"{head}: {share}, {elapsed}"
-        return f"{head}: {share}, {elapsed}, {_duration(remaining)} left"
+        return f"{head}: {share}, {elapsed}, {duration(remaining)} left"

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dissensus.cli._common import console, friendly_errors, open_database
+from dissensus.cli._progress import duration
 from dissensus.config import Settings
 from dissensus.pipeline.runs import RunView, get_run, list_runs
 
@@ -103,6 +104,11 @@ def show_command(
         f"{s.output_tokens} out" + ("" if run.final else " (so far: the run has not finished)"),
         highlight=False,
     )
+    if run.final:  # a fold of the rows so far knows neither (they read 0 there)
+        console.print(
+            f"{s.learnings_added} learnings added; {duration(s.wall_seconds)} of wall time",
+            highlight=False,
+        )
     table = Table(title="By category")
     for column in ("category", "products", "disputed", "disagreement"):
         table.add_column(column, justify="left" if column == "category" else "right")
