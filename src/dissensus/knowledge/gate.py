@@ -354,11 +354,11 @@ def _unlike_shape(attribute: str, value: str, scope: Sequence[CheckedProduct]) -
     """Why ``value`` lacks what every verified value of ``attribute`` has (a digit, a word).
 
     "SPF 45" read as "45" where every verified protection level has a word ("SPF 30", "Broad
-    Spectrum"), a Size of "Wide" where every verified size has a number: a span next to the
-    right one is the commonest wrong value the embedded supervisor wrote on the OA-Mine stream,
-    and it passes every other check because no verified product contains it. When all of at
-    least ``SHAPE_MIN_VALUES`` verified values of the attribute have a digit (or a
-    word), a new value without one waits for a person.
+    Spectrum"), a Size of "Wide" where every verified size has a number. A span next to the
+    right one was the largest group of the slots learning lost in the medium benchmark (17 of
+    46, docs/benchmark.md), and it passes every other check because no verified product
+    contains it. When all of at least ``SHAPE_MIN_VALUES`` verified values of the attribute
+    have a digit (or a word), a new value without one waits for a person.
     """
     known = [v for p in scope if (v := p.attributes.get(attribute)) is not None and v.strip()]
     if len(known) < SHAPE_MIN_VALUES:
