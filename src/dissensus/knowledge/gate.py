@@ -230,11 +230,10 @@ class LearningGate:
         not contain a verified value of another attribute ("Stick" is a Form, "50" an SPF).
         """
         words = value_tokens(value)
-        lengths = [
-            _word_count(v)
-            for p in scope
-            if (v := p.attributes.get(attribute)) is not None and v.strip()
+        verified = [
+            v for p in scope if (v := p.attributes.get(attribute)) is not None and v.strip()
         ]
+        lengths = [_word_count(v) for v in verified]
         if lengths and _word_count(value) > max(lengths) + 1:
             return (
                 f"{attribute} = {value!r} has {_word_count(value)} words; verified {attribute} "
@@ -249,7 +248,9 @@ class LearningGate:
                     words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1)
                 ):
                     return f"{attribute} = {value!r} contains {known_value!r}, a verified {other}"
-        return _unlike_shape(attribute, value, scope) or _part_of_other(attribute, value, lexicon)
+        return _unlike_shape(attribute, value, verified) or _part_of_other(
+            attribute, value, lexicon
+        )
 
     # --- examples -------------------------------------------------------------------------
 
@@ -350,8 +351,9 @@ read as "45"), 14 % of those that drop its last word, and 20 % of another attrib
 given for this one."""
 
 
-def _unlike_shape(attribute: str, value: str, scope: Sequence[CheckedProduct]) -> str | None:
-    """Why ``value`` lacks what every verified value of ``attribute`` has (a digit, a word).
+def _unlike_shape(attribute: str, value: str, known: Sequence[str]) -> str | None:
+    """Why ``value`` lacks what every one of ``known``, the verified values of ``attribute``
+    in scope, has (a digit, a word).
 
     "SPF 45" read as "45" where every verified protection level has a word ("SPF 30", "Broad
     Spectrum"), a Size of "Wide" where every verified size has a number. A span next to the
@@ -360,7 +362,6 @@ def _unlike_shape(attribute: str, value: str, scope: Sequence[CheckedProduct]) -
     contains it. When all of at least ``SHAPE_MIN_VALUES`` verified values of the attribute
     have a digit (or a word), a new value without one waits for a person.
     """
-    known = [v for p in scope if (v := p.attributes.get(attribute)) is not None and v.strip()]
     if len(known) < SHAPE_MIN_VALUES:
         return None
     for what, has in (("a digit", _has_digit), ("a word", _has_word)):
