@@ -17,7 +17,14 @@ from dissensus.config import Settings
 from dissensus.errors import DissensusError, InputError
 from dissensus.storage import Database
 
-__all__ = ["console", "err_console", "friendly_errors", "open_database", "output_directory"]
+__all__ = [
+    "console",
+    "err_console",
+    "friendly_errors",
+    "open_database",
+    "output_directory",
+    "say_cut",
+]
 
 
 def _console(*, stderr: bool = False) -> Console:
@@ -91,3 +98,16 @@ def output_directory(path: Path, option: str = "--out") -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise InputError(f"{option} {str(path)!r}: the directory is not writable")
     return path
+
+
+def say_cut(shown: str, rest: str, limit: int, *, all_with_zero: bool = False) -> None:
+    """Tell, on stderr, that a listing stopped at ``-n limit`` and how to see more.
+
+    A list that silently ends at its default size reads as the whole story; so every listing
+    with a ``--limit`` says so when it was cut: "the newest 50 events; older ones: -n 100".
+    ``shown`` and ``rest`` name what was listed and what was left out.
+    """
+    hint = f"the {shown.format(limit)}; {rest}: -n {limit * 2}"
+    if all_with_zero:
+        hint += ", or -n 0 for all"
+    err_console.print(hint, highlight=False)

@@ -15,7 +15,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from dissensus.cli._common import console, err_console, friendly_errors, open_database
+from dissensus.cli._common import (
+    console,
+    err_console,
+    friendly_errors,
+    open_database,
+    say_cut,
+)
 from dissensus.config import Settings
 from dissensus.domain import CategoryPath, Learning
 from dissensus.errors import KnowledgeError
@@ -201,10 +207,7 @@ def history(
         )
     console.print(table)
     if older:
-        err_console.print(
-            f"the newest {limit} events; older ones: -n {limit * 2}, or -n 0 for all",
-            highlight=False,
-        )
+        say_cut("newest {} events", "older ones", limit, all_with_zero=True)
 
 
 # --- review: states and edits --------------------------------------------------------------

@@ -13,7 +13,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dissensus.cli._common import console, err_console, friendly_errors, open_database
+from dissensus.cli._common import (
+    console,
+    err_console,
+    friendly_errors,
+    open_database,
+    say_cut,
+)
 from dissensus.config import Settings
 from dissensus.llm import ModelPool
 from dissensus.pipeline.runs import require_run
@@ -136,7 +142,7 @@ def list_items(
             )
         console.print(table)
     if cut:
-        err_console.print(f"the first {limit} items; more: -n {limit * 2}", highlight=False)
+        say_cut("first {} items", "more", limit)
 
 
 @review_app.command("next")
