@@ -203,6 +203,39 @@ async def test_a_broken_answer_is_an_abstention_after_one_repair() -> None:
     assert report.usage.requests == 2  # the answer and one repair attempt
 
 
+async def test_a_resolved_value_that_swallows_a_settled_one_is_cut_before_drafting() -> None:
+    # The model took the blade length into the brand; the learnings must not say so.
+    llm = ScriptedLLM(
+        "scripted:sup",
+        lambda r: {"Brand": "Kaito Hoshi 8in", "Knife type": "Chef"},
+        profile=NO_TOOLS,
+    )
+    report = await Supervisor(llm, knowledge=None, catalog=CATALOG).resolve(
+        case(settled={"Blade length": "8in"})
+    )
+    assert report.resolution is not None
+    assert report.resolution.values == {"Brand": "Kaito Hoshi", "Knife type": "Chef"}
+    value_brand, _, example = report.resolution.learnings
+    assert value_brand.values == {"Brand": "Kaito Hoshi"}
+    assert example.values["Brand"] == "Kaito Hoshi"
+    assert "it is 'Kaito Hoshi'" in report.resolution.why_workers_failed
+
+
+async def test_an_agent_resolution_is_cut_the_same_way() -> None:
+    llm = ScriptedLLM(
+        "scripted:agent",
+        lambda r: Resolution(values={"Brand": "Kaito Hoshi 8in", "Knife type": "Chef"}),
+    )
+    report = await Supervisor(llm, knowledge=None, catalog=CATALOG).resolve(
+        case(settled={"Blade length": "8in"})
+    )
+    assert report.resolution is not None
+    assert report.resolution.values["Brand"] == "Kaito Hoshi"
+    assert next(d.values for d in report.resolution.learnings if d.kind == "value") == {
+        "Brand": "Kaito Hoshi"
+    }
+
+
 async def test_agent_mode_calls_tools_and_keeps_only_disputed_values() -> None:
     def handler(request: ScriptedRequest) -> Any:
         if not request.tool_results:

@@ -10,6 +10,7 @@ from dissensus.domain.example import SolvedExample
 from dissensus.domain.extraction import Evaluation, Extraction, Verdict, VerdictKind
 from dissensus.domain.learning import Learning, LearningDraft, LearningKind, LearningStatus
 from dissensus.domain.lexicon import Lexicon, LexiconMatch
+from dissensus.domain.overlaps import separate
 from dissensus.domain.product import SIGNAL_FIELDS, Product
 from dissensus.domain.result import AttributeResult, EnrichedRecord, Status
 from dissensus.domain.schema import AttributeSpec, CatalogSchema, CategorySchema
@@ -44,4 +45,5 @@ __all__ = [
     "Usage",
     "Verdict",
     "VerdictKind",
+    "separate",
 ]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from dissensus.consensus.normalize import normalize
-from dissensus.domain import Case, LearningDraft, Resolution, Usage
+from dissensus.domain import Case, LearningDraft, Resolution, Usage, separate
 from dissensus.llm import LLM, Answer, calling_as
 from dissensus.supervisor.tools import KnowledgeReader, SupervisorTools
 from dissensus.supervisor.verified_catalog import VerifiedCatalog
@@ -125,10 +125,13 @@ class Supervisor:
                     )
                     for d in resolution.learnings
                 ]
-                values = resolution.values
+                values = separate(resolution.values, case.settled)
                 data = [] if resolution.needs_human else draft_learnings(case, values)
                 resolution = resolution.model_copy(
-                    update={"learnings": [*(d for d in data if d.kind != "rule"), *rules]}
+                    update={
+                        "values": values,
+                        "learnings": [*(d for d in data if d.kind != "rule"), *rules],
+                    }
                 )
             return SupervisorReport(self.llm.name, resolution, answer.usage, "agent", error)
         output_type = gathered_output_model(case, self.catalog)
@@ -229,6 +232,8 @@ def _from_gathered(output: BaseModel, case: Case) -> Resolution:
     for i, dispute in enumerate(case.disputes):
         raw = data.get(_field_name(i))
         values[dispute.attribute] = None if raw in (None, NA) else str(raw)
+    # Before anything is drafted from them: a swallowed neighbour must not become a learning.
+    values = separate(values, case.settled)
     return Resolution(
         values=values,
         confidence=GATHERED_CONFIDENCE,
