@@ -17,14 +17,13 @@ a joining word ("Pack of 2" with a count of "2" stays, since "Pack of" is no val
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from dissensus.domain.lexicon import value_tokens
+# The lexicon's tokens, so that a cut falls where a lexicon match would end.
+from dissensus.domain.lexicon import _TOKEN, value_tokens
 
 __all__ = ["separate"]
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")
 _EDGE = " ,;:-/&|"
 """Left at a cut: "Battery Park, Slip On" minus "Slip On" is "Battery Park"."""
 _JOINING = frozenset({"a", "and", "by", "for", "in", "of", "or", "the", "to", "with", "&"})
