@@ -15,11 +15,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Lexicon", "LexiconMatch", "value_tokens"]
+__all__ = ["Lexicon", "LexiconMatch", "token_matches", "value_tokens"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 MAX_VALUE_TOKENS = 12
 """Longer "values" are sentences, not attribute values; they are not kept."""
+
+
+def token_matches(text: str) -> list[re.Match[str]]:
+    """The word and punctuation tokens of ``text`` with their offsets, as the text writes them.
+
+    For code that must cut a text where a match ends (``domain.overlaps``) and keep the
+    text's own spelling.
+    """
+    return list(_TOKEN.finditer(text))
 
 
 def value_tokens(text: str) -> tuple[str, ...]:
@@ -88,7 +97,7 @@ class Lexicon:
     def find_all(self, text: str, attributes: Iterable[str] | None = None) -> list[LexiconMatch]:
         """Every occurrence of every known value in ``text`` (overlaps included)."""
         wanted = None if attributes is None else set(attributes)
-        spans = [(m.start(), m.end(), m.group(0).casefold()) for m in _TOKEN.finditer(text)]
+        spans = [(m.start(), m.end(), m.group(0).casefold()) for m in token_matches(text)]
         tokens = [s[2] for s in spans]
         found: list[LexiconMatch] = []
         for i, token in enumerate(tokens):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 # The lexicon's tokens, so that a cut falls where a lexicon match would end.
-from dissensus.domain.lexicon import _TOKEN, value_tokens
+from dissensus.domain.lexicon import token_matches, value_tokens
 
 __all__ = ["separate"]
 
@@ -71,10 +71,10 @@ def separate(
 
 def _cut(value: str, part: tuple[str, ...]) -> str:
     """``value`` without ``part`` at its start or end, or unchanged when that leaves no value."""
-    tokens = value_tokens(value)
+    spans = token_matches(value)
+    tokens = tuple(m.group(0).casefold() for m in spans)
     if not part or len(part) >= len(tokens):
         return value
-    spans = list(_TOKEN.finditer(value))
     if tokens[-len(part) :] == part:
         rest = value[: spans[len(tokens) - len(part) - 1].end()]
     elif tokens[: len(part)] == part:
