@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dissensus.domain import Lexicon
-from dissensus.domain.lexicon import value_tokens
+from dissensus.domain.lexicon import value_shapes, value_tokens
 
 
 def lexicon(**values: list[str]) -> Lexicon:
@@ -60,3 +60,15 @@ def test_matches_are_spans_of_the_text_and_never_overlap(words: list[str]) -> No
         assert value in text
     # Disjoint spans: the chosen values together use no more words than the text has.
     assert sum(len(value_tokens(v)) for v in found.values()) <= len(value_tokens(text))
+
+
+def test_the_vocabulary_of_an_attribute_is_the_words_of_its_known_values_numbers_as_hash() -> None:
+    lexicon = Lexicon()
+    lexicon.add("Load size", "66 Loads")
+    lexicon.add("Load size", "32 loads")
+    lexicon.add("Net content", "100 fl. oz")
+    assert lexicon.vocabulary(["Load size", "Net content", "Brand"]) == {
+        "Load size": ["#", "loads"],
+        "Net content": ["#", ".", "fl", "oz"],
+    }
+    assert value_shapes("140 Loads") == ("#", "loads")

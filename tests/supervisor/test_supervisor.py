@@ -236,6 +236,37 @@ async def test_an_agent_resolution_is_cut_the_same_way() -> None:
     }
 
 
+def _repeating_case() -> Case:
+    return case(
+        disputes=[
+            AttributeDispute(attribute="Brand", reason="disagreement"),
+            AttributeDispute(attribute="Color", reason="disagreement"),
+        ],
+        vocabulary={"Brand": ["hoshi", "kaito"], "Color": ["pakkawood", "red"]},
+    )
+
+
+async def test_a_value_given_to_two_attributes_stays_with_the_one_whose_words_it_uses() -> None:
+    llm = ScriptedLLM(
+        "scripted:sup", lambda r: {"Brand": "Pakkawood", "Color": "Pakkawood"}, profile=NO_TOOLS
+    )
+    report = await Supervisor(llm, knowledge=None, catalog=CATALOG).resolve(_repeating_case())
+    assert report.resolution is not None
+    assert report.resolution.values == {"Brand": None, "Color": "Pakkawood"}
+    drafted = [d.values for d in report.resolution.learnings if d.kind == "value"]
+    assert {"Brand": "Pakkawood"} not in drafted
+
+
+async def test_an_agent_resolution_gives_a_value_one_owner_the_same_way() -> None:
+    llm = ScriptedLLM(
+        "scripted:agent",
+        lambda r: Resolution(values={"Brand": "Pakkawood", "Color": "Pakkawood"}),
+    )
+    report = await Supervisor(llm, knowledge=None, catalog=CATALOG).resolve(_repeating_case())
+    assert report.resolution is not None
+    assert report.resolution.values == {"Brand": None, "Color": "Pakkawood"}
+
+
 async def test_agent_mode_calls_tools_and_keeps_only_disputed_values() -> None:
     def handler(request: ScriptedRequest) -> Any:
         if not request.tool_results:

@@ -158,6 +158,9 @@ async def run_supervisor_only(
             known_values=category.lexicon.match(product.text, open_names)
             if category.lexicon is not None
             else {},
+            vocabulary=category.lexicon.vocabulary(a.name for a in attributes)
+            if category.lexicon is not None
+            else {},
         )
         # Every attribute is "disputed" here, so allow the answer room for all of them.
         supervisor = Supervisor(

@@ -42,6 +42,11 @@ class Case(BaseModel):
     """The values consensus settled (``None``: agreed absent); the rest are disputed."""
     known_values: dict[str, str] = Field(default_factory=dict)
     """What the lexicon found in the text, per attribute (known values of the category)."""
+    vocabulary: dict[str, list[str]] = Field(default_factory=dict)
+    """The words of the known values of each disputed attribute (``Lexicon.vocabulary``).
+
+    When the supervisor gives one value to several attributes, it stays with the one whose
+    words it uses (``domain.overlaps``)."""
 
 
 class Resolution(BaseModel):

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Lexicon", "LexiconMatch", "token_matches", "value_tokens"]
+__all__ = ["Lexicon", "LexiconMatch", "token_matches", "value_shapes", "value_tokens"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 MAX_VALUE_TOKENS = 12
@@ -34,6 +34,19 @@ def token_matches(text: str) -> list[re.Match[str]]:
 def value_tokens(text: str) -> tuple[str, ...]:
     """The case-folded word and punctuation tokens of ``text``: the unit of matching."""
     return tuple(m.group(0).casefold() for m in _TOKEN.finditer(text))
+
+
+def value_shapes(text: str) -> tuple[str, ...]:
+    """``text``'s tokens with every token that holds a digit written as ``#``.
+
+    The words of an attribute's values say what the attribute is ("loads", "oz", "pack");
+    its numbers differ from product to product, so "140 loads" should look like "66 loads".
+    """
+    return tuple(_shape(t) for t in value_tokens(text))
+
+
+def _shape(token: str) -> str:
+    return "#" if any(c.isdigit() for c in token) else token
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +101,19 @@ class Lexicon:
     def entries(self) -> dict[str, dict[str, int]]:
         """Every known value (as tokens joined by spaces) with its count, per attribute."""
         return {a: {" ".join(v): c for v, c in known.items()} for a, known in self._counts.items()}
+
+    def vocabulary(self, attributes: Iterable[str]) -> dict[str, list[str]]:
+        """The :func:`value_shapes` of the known values of each of ``attributes``, sorted.
+
+        An attribute with no known value is left out. Several of a product's attributes given
+        one value can be told apart by whose words it uses (``domain.overlaps``).
+        """
+        out: dict[str, list[str]] = {}
+        for attribute in attributes:
+            known = self._counts.get(attribute)
+            if known:
+                out[attribute] = sorted({_shape(t) for value in known for t in value})
+        return out
 
     def attributes_knowing(self, value: str) -> list[str]:
         """The attributes that have ``value`` among their known values."""

@@ -347,19 +347,23 @@ def _case(
     learning_ids: list[str],
     evidence: ProductEvidence | None,
 ) -> Case:
+    disputes = outcome.disputes()
     known: dict[str, str] = {}
+    vocabulary: dict[str, list[str]] = {}
     if evidence is not None and evidence.lexicon is not None:
         open_names = [a.name for a in attributes if not a.values]
         known = evidence.lexicon.match(product.text, open_names)
+        vocabulary = evidence.lexicon.vocabulary(d.attribute for d in disputes)
     return Case(
         id=f"{run_id}:{product.id}",
         product=product,
         attributes=attributes,
-        disputes=outcome.disputes(),
+        disputes=disputes,
         extractions=work.extractions,
         evaluation=work.evaluation,
         learnings_in_prompt=learning_ids,
         examples=evidence.examples if evidence is not None else [],
         settled=outcome.settled,
         known_values=known,
+        vocabulary=vocabulary,
     )

@@ -125,7 +125,7 @@ class Supervisor:
                     )
                     for d in resolution.learnings
                 ]
-                values = separate(resolution.values, case.settled)
+                values = separate(resolution.values, case.settled, case.vocabulary)
                 data = [] if resolution.needs_human else draft_learnings(case, values)
                 resolution = resolution.model_copy(
                     update={
@@ -233,7 +233,7 @@ def _from_gathered(output: BaseModel, case: Case) -> Resolution:
         raw = data.get(_field_name(i))
         values[dispute.attribute] = None if raw in (None, NA) else str(raw)
     # Before anything is drafted from them: a swallowed neighbour must not become a learning.
-    values = separate(values, case.settled)
+    values = separate(values, case.settled, case.vocabulary)
     return Resolution(
         values=values,
         confidence=GATHERED_CONFIDENCE,
