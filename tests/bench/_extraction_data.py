@@ -130,6 +130,20 @@ def _pick(request: ScriptedRequest, index: int) -> ScriptedOutput:
     return request.output_type.model_validate(values)
 
 
+def _pick_distinct(request: ScriptedRequest) -> ScriptedOutput:
+    """Like ``_pick(request, 0)``, but each enum field takes the first option no earlier field
+    took: a supervisor that gives one value to one attribute, as ``domain.overlaps`` expects
+    (a value given to several attributes is dropped from all but one, or all)."""
+    values: dict[str, Any] = example_output(request.output_type).model_dump()
+    taken: set[str] = set()
+    for name, info in request.output_type.model_fields.items():
+        if typing.get_origin(info.annotation) is typing.Literal:
+            options = [o for o in typing.get_args(info.annotation) if o != NA]
+            values[name] = next((o for o in options if o not in taken), NA)
+            taken.add(values[name])
+    return request.output_type.model_validate(values)
+
+
 def scripted_models() -> list[ScriptedLLM]:
     """gen-a (first span), gen-b (second span), and a supervisor that cannot call tools (so it
     runs in gathered mode on structured output and doubles as the memory manager)."""
@@ -137,7 +151,7 @@ def scripted_models() -> list[ScriptedLLM]:
     return [
         ScriptedLLM("scripted:gen-a", lambda r: _pick(r, 0)),
         ScriptedLLM("scripted:gen-b", lambda r: _pick(r, 1)),
-        ScriptedLLM("scripted:boss", lambda r: _pick(r, 0), profile=no_tools),
+        ScriptedLLM("scripted:boss", _pick_distinct, profile=no_tools),
     ]
 
 
