@@ -35,6 +35,15 @@ def test_values_match_whole_tokens_only() -> None:
     assert lex.match("ACE spacer", ["Brand"]) == {"Brand": "ACE"}
 
 
+def test_a_known_value_is_never_found_inside_a_decimal_number() -> None:
+    # Seen on a train slice: "8 Fl Oz" offered as the volume of "... 33.8 Fl Oz".
+    lex = lexicon(Volume=["8 Fl Oz", "1,000 ml"], Size=["8"])
+    assert lex.match("Super Skinny Conditioner, 33.8 Fl Oz", ["Volume"]) == {}
+    assert lex.match("Sneaker, Size 8.5", ["Size"]) == {}
+    assert lex.match("Serum 1,000 ml", ["Volume"]) == {"Volume": "1,000 ml"}
+    assert lex.match("Shampoo 8 fl oz", ["Volume"]) == {"Volume": "8 fl oz"}
+
+
 def test_ties_go_to_the_value_confirmed_more_often() -> None:
     lex = Lexicon()
     lex.add("Color", "Red", 1)

@@ -105,6 +105,8 @@ async def test_gathered_mode_resolves_and_writes_value_and_example_learnings() -
     assert "Kaito Hoshi'" not in request.prompt and "generator-a" not in request.prompt
     assert "Attributes to decide:\n- Brand (The maker)\n- Knife type" in request.prompt
     assert "Learnings for this category" not in request.prompt  # nothing to show: no section
+    # The category, not the record id: every prompt token is time on a local model.
+    assert request.prompt.startswith("Category: Home > Knives\nTitle: ")
     resolution = report.resolution
     assert resolution is not None
     assert resolution.values == {"Brand": "Kaito", "Knife type": "Chef"}

@@ -195,8 +195,7 @@ async def _extract(
 
     async def one(query: LabelledRecord, examples: list[LabelledRecord]) -> dict[str, str | None]:
         names = schema.get(query.product.category, [])
-        attributes = [AttributeSpec(name=n, description=f"The {n.lower()} as written in the title")
-                      for n in names]  # fmt: skip
+        attributes = [AttributeSpec(name=n) for n in names]
         async with gate:
             extraction = await generator.extract(
                 _product(query), attributes, [], [_example(r, names) for r in examples]

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 __all__ = ["Lexicon", "LexiconMatch", "token_matches", "value_shapes", "value_tokens"]
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)+|\w+|[^\w\s]")
+"""A decimal or grouped number ("33.8", "1,000") is one token: split at its point, "8 Fl Oz"
+would be found in "33.8 Fl Oz" and "Size 8" in "Size 8.5"."""
 MAX_VALUE_TOKENS = 12
 """Longer "values" are sentences, not attribute values; they are not kept."""
 

@@ -155,10 +155,10 @@ def describe_case(case: Case, *, positions: bool = True) -> str:
     Qwen2.5-Coder 1.5B resolved 9 right when it saw the workers' values and 26 without them.
     """
     product = case.product
-    lines = [
-        f"Product {product.id} in category {product.category}",
-        f"Title: {product.title}",
-    ]
+    # The id only serves a model that calls tools (it may quote it back); a model that reads
+    # gathered evidence gets the category alone: each prompt token is time on a local model.
+    head = f"Product {product.id} in category {product.category}"
+    lines = [head if positions else f"Category: {product.category}", f"Title: {product.title}"]
     if product.description:
         lines.append(f"Description: {product.description}")
     specs = {s.name: s for s in case.attributes}
