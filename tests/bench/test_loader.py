@@ -127,6 +127,12 @@ def test_the_plan_takes_the_schema_from_train_labels_only(tmp_path: Path) -> Non
     }
     schema = yaml.safe_load(plan.write_schema(tmp_path / "schema.yaml").read_text())
     assert [c["path"] for c in schema["categories"]] == ["Shoes", "Tea"]
+    # Names only: the data gives no definitions, and a made-up one costs prompt tokens.
+    assert schema["categories"][0]["attributes"] == [
+        {"name": "Brand"},
+        {"name": "Color"},
+        {"name": "Gender"},
+    ]
     assert [f.role for f in plan.files] == ["train", "verified", "test"]
     assert all(len(f.sha256) == 64 for f in plan.files)
 
