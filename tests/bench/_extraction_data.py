@@ -120,27 +120,22 @@ def _poisoned(record: dict[str, Any], i: int, *, names: bool) -> dict[str, Any]:
     return {**record, "target_scores": targets}
 
 
-def _pick(request: ScriptedRequest, index: int) -> ScriptedOutput:
-    """An answer taking the ``index``-th non-"n/a" option of every enum field (else the last)."""
-    values: dict[str, Any] = example_output(request.output_type).model_dump()
-    for name, info in request.output_type.model_fields.items():
-        if typing.get_origin(info.annotation) is typing.Literal:
-            options = [o for o in typing.get_args(info.annotation) if o != NA] or [NA]
-            values[name] = options[min(index, len(options) - 1)]
-    return request.output_type.model_validate(values)
+def _pick(request: ScriptedRequest, index: int = 0, *, distinct: bool = False) -> ScriptedOutput:
+    """An answer taking the ``index``-th non-"n/a" option of every enum field (else the last).
 
-
-def _pick_distinct(request: ScriptedRequest) -> ScriptedOutput:
-    """Like ``_pick(request, 0)``, but each enum field takes the first option no earlier field
-    took: a supervisor that gives one value to one attribute, as ``domain.overlaps`` expects
-    (a value given to several attributes is dropped from all but one, or all)."""
+    ``distinct`` skips options an earlier field took: a supervisor that gives one value to one
+    attribute, as ``domain.overlaps`` expects (a value given to several attributes is dropped
+    from all but one, or all).
+    """
     values: dict[str, Any] = example_output(request.output_type).model_dump()
     taken: set[str] = set()
     for name, info in request.output_type.model_fields.items():
         if typing.get_origin(info.annotation) is typing.Literal:
-            options = [o for o in typing.get_args(info.annotation) if o != NA]
-            values[name] = next((o for o in options if o not in taken), NA)
-            taken.add(values[name])
+            args = typing.get_args(info.annotation)
+            options = [o for o in args if o != NA and o not in taken] or [NA]
+            values[name] = options[min(index, len(options) - 1)]
+            if distinct:
+                taken.add(values[name])
     return request.output_type.model_validate(values)
 
 
@@ -151,7 +146,7 @@ def scripted_models() -> list[ScriptedLLM]:
     return [
         ScriptedLLM("scripted:gen-a", lambda r: _pick(r, 0)),
         ScriptedLLM("scripted:gen-b", lambda r: _pick(r, 1)),
-        ScriptedLLM("scripted:boss", _pick_distinct, profile=no_tools),
+        ScriptedLLM("scripted:boss", lambda r: _pick(r, distinct=True), profile=no_tools),
     ]
 
 
