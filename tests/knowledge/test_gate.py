@@ -365,3 +365,41 @@ async def test_a_held_value_goes_live_when_a_later_case_seconds_it(kb: Knowledge
     assert kb.get(alone.learning_id).status == "active"
     [event] = [e for e in kb.history() if e.op == "status" and e.learning_id == alone.learning_id]
     assert "the gate passed it on r:3" in event.reason and "gate passed" in event.reason
+
+
+async def test_a_value_naming_its_category_is_held_unless_the_attribute_takes_such_values() -> None:
+    branded = [
+        Checked("Solvia Mineral Sunscreen SPF 30", "Beauty > Sunscreen", {"Brand": "Solvia"}),
+        Checked("Reefwell Sunscreen Stick SPF 50", "Beauty > Sunscreen", {"Brand": "Reefwell"}),
+    ]
+    gate = LearningGate(branded)
+    # The demo's "Brand: 'Sunscreen'": no verified product came out worse, yet no verified
+    # brand is made of the category's words.
+    draft = value(
+        "Brand",
+        "Sunscreen",
+        evidence="Mineral Sunscreen Stick SPF 50 0.5 oz",
+        category="Beauty > Sunscreen",
+    )
+    verdict = await gate.check(draft)
+    assert (verdict.outcome, verdict.reason) == (
+        "failed",
+        "Brand = 'Sunscreen' names the category 'Beauty > Sunscreen'; none of the 2 verified "
+        "Brand values does",
+    )
+    # An attribute whose verified values do name the category takes such a value (OA-Mine
+    # labels "Conditioner" as a conditioner's item form).
+    forms = [
+        Checked("Aveda Conditioner 8 oz", "Hair > Conditioner", {"Item form": "Conditioner"}),
+        Checked("Suave Leave-In Spray", "Hair > Conditioner", {"Item form": "Spray"}),
+    ]
+    form = value(
+        "Item form",
+        "Hair Conditioner",
+        evidence="Dove Hair Conditioner 12 oz",
+        category="Hair > Conditioner",
+    )
+    assert (await LearningGate(forms).check(form)).passed
+    # Without verified values of the attribute nothing says what it looks like.
+    bare = [Checked("Solvia Mineral Sunscreen SPF 30", "Beauty > Sunscreen", {"SPF": "SPF 30"})]
+    assert (await LearningGate(bare).check(draft)).passed

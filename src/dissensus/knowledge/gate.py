@@ -8,7 +8,8 @@ against what people verified before any run uses it:
   title is not a brand), must not be a known value of another attribute only, and adding it to
   the category's lexicon must not make any verified product of its scope come out worse; a
   *new* value must also look like its attribute's verified values (not longer, not lacking the
-  digit or word they all have, not containing or being part of another attribute's value);
+  digit or word they all have, not containing or being part of another attribute's value, not
+  the category's own name where none of them is);
 - an ``example`` learning's values must each occur in its text and agree with the verified
   catalog (a verified product with the same title) and with the lexicon (where the lexicon
   finds a value for an attribute, the example must say the same);
@@ -209,7 +210,9 @@ class LearningGate:
                     f"{attribute} = {value!r} is new and only the supervisor gave it; a new "
                     "value goes live when a worker gave it too, or when a person approves it",
                 )
-            shape = self._unlike(attribute, value, scope, before)
+            shape = self._unlike(attribute, value, scope, before) or _names_the_category(
+                attribute, value, draft.category, scope
+            )
             if shape is not None:
                 return GateVerdict("failed", shape)
         return GateVerdict(
@@ -371,6 +374,31 @@ def _unlike_shape(attribute: str, value: str, known: Sequence[str]) -> str | Non
                 f"verified {attribute} values has {what}"
             )
     return None
+
+
+def _names_the_category(
+    attribute: str, value: str, category: str, scope: Sequence[CheckedProduct]
+) -> str | None:
+    """Why ``value``, made only of its category's own words, is no value of ``attribute``.
+
+    "Brand: 'Sunscreen'" went live in the demo's "Beauty > Sunscreen": Gemma and the
+    supervisor agreed on it, three of the five verified sunscreens have the word in their
+    titles, and the lexicon still matched their real brands, so no verified product came out
+    worse. Some attributes do take the category's name (OA-Mine labels "Conditioner" as a
+    conditioner's item form 73 times), so the value is held only when verified values of the
+    attribute exist in scope and none of them is made of the category's words.
+    """
+    words = {w for w in value_tokens(category) if w.isalnum()}
+    own = [w for w in value_tokens(value) if w.isalnum()]
+    if not own or not set(own) <= words:
+        return None
+    verified = [v for p in scope if (v := p.attributes.get(attribute)) is not None and v.strip()]
+    if not verified or any({w for w in value_tokens(v) if w.isalnum()} <= words for v in verified):
+        return None
+    return (
+        f"{attribute} = {value!r} names the category {category!r}; none of the "
+        f"{len(verified)} verified {attribute} values does"
+    )
 
 
 def _has_digit(value: str) -> bool:
