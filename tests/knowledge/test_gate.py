@@ -403,3 +403,33 @@ async def test_a_value_naming_its_category_is_held_unless_the_attribute_takes_su
     # Without verified values of the attribute nothing says what it looks like.
     bare = [Checked("Solvia Mineral Sunscreen SPF 30", "Beauty > Sunscreen", {"SPF": "SPF 30"})]
     assert (await LearningGate(bare).check(draft)).passed
+
+
+async def test_a_new_value_headed_like_another_attributes_values_is_held() -> None:
+    pans = [
+        Checked(
+            "Calderon Tri-Ply Stainless Steel 3 Qt Saucepan",
+            "Home > Cookware",
+            {"Brand": "Calderon", "Material": "Tri-Ply Stainless Steel"},
+        ),
+        Checked("Ironhollow Cast Iron Skillet", "Home > Cookware", {"Brand": "Ironhollow"}),
+    ]
+    # The demo's "Brand: 'Carbon Steel'": no verified product contains it, but "steel" ends a
+    # verified material and no verified brand.
+    carbon = value(
+        "Brand", "Carbon Steel", evidence="Carbon Steel Wok 14in", category="Home > Cookware"
+    )
+    verdict = await LearningGate(pans).check(carbon)
+    assert (verdict.outcome, verdict.reason) == (
+        "failed",
+        "Brand = 'Carbon Steel' ends in 'steel' as 'tri - ply stainless steel', a known Material, "
+        "does",
+    )
+    # A brand that does end like a verified brand passes, and so does a short last word.
+    forge = [*pans, Checked("Hudson Steel Pan", "Home > Cookware", {"Brand": "Hudson Steel"})]
+    assert (await LearningGate(forge).check(carbon)).passed
+    sized = [*pans, Checked("Oslo 10 W Pan", "Home > Cookware", {"Size": "10 W"})]
+    wide = value(
+        "Brand", "Oslo W", evidence="Oslo W Nonstick Frying Pan 10in", category="Home > Cookware"
+    )
+    assert (await LearningGate(sized).check(wide)).passed

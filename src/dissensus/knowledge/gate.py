@@ -9,7 +9,8 @@ against what people verified before any run uses it:
   the category's lexicon must not make any verified product of its scope come out worse; a
   *new* value must also look like its attribute's verified values (not longer, not lacking the
   digit or word they all have, not containing or being part of another attribute's value, not
-  the category's own name where none of them is);
+  ending in the last word of another attribute's values, not the category's own name where
+  none of them is);
 - an ``example`` learning's values must each occur in its text and agree with the verified
   catalog (a verified product with the same title) and with the lexicon (where the lexicon
   finds a value for an attribute, the example must say the same);
@@ -251,8 +252,10 @@ class LearningGate:
                     words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1)
                 ):
                     return f"{attribute} = {value!r} contains {known_value!r}, a verified {other}"
-        return _unlike_shape(attribute, value, verified) or _part_of_other(
-            attribute, value, lexicon
+        return (
+            _unlike_shape(attribute, value, verified)
+            or _part_of_other(attribute, value, lexicon)
+            or _headed_like_other(attribute, value, lexicon)
         )
 
     # --- examples -------------------------------------------------------------------------
@@ -437,6 +440,44 @@ def _part_of_other(attribute: str, value: str, lexicon: Lexicon) -> str | None:
         for known_value in known_values:
             if inside(known_value):
                 return f"{attribute} = {value!r} is part of {known_value!r}, a known {other}"
+    return None
+
+
+HEAD_MIN_LETTERS = 3
+"""A last word shorter than this ("W", "On", "mg") says nothing about what a value is."""
+
+
+def _headed_like_other(attribute: str, value: str, lexicon: Lexicon) -> str | None:
+    """Why ``value`` ends as another attribute's known values do, or ``None``.
+
+    The last word of a value names what it is: "Carbon Steel" ends like the verified material
+    "Tri-Ply Stainless Steel", and went live as a cookware's brand in the demo, since no
+    verified product contains it. A value whose last word ends a known value of another
+    attribute and none of its own attribute's is held. Measured as ``SHAPE_MIN_VALUES`` was,
+    on the OA-Mine candidates the rest of the gate passes: it holds 92 of the 3,698 right new
+    values (2.5 %; "French Roast" is a labelled flavour, "roast" ends roast types) and 470 of
+    2,275 values of another attribute given for this one (21 %).
+    """
+    words = [w for w in value_tokens(value) if w.isalnum()]
+    head = words[-1] if words else ""
+    if len(head) < HEAD_MIN_LETTERS or not head.isalpha():
+        return None
+
+    def ends(known_value: str) -> bool:
+        own = [w for w in value_tokens(known_value) if w.isalnum()]
+        return bool(own) and own[-1] == head
+
+    entries = lexicon.entries()
+    if any(ends(v) for v in entries.get(attribute, {})):
+        return None
+    for other, known_values in entries.items():
+        if other != attribute:
+            for known_value in known_values:
+                if ends(known_value):
+                    return (
+                        f"{attribute} = {value!r} ends in {head!r} as {known_value!r}, a known "
+                        f"{other}, does"
+                    )
     return None
 
 
