@@ -211,9 +211,7 @@ class LearningGate:
                     f"{attribute} = {value!r} is new and only the supervisor gave it; a new "
                     "value goes live when a worker gave it too, or when a person approves it",
                 )
-            shape = self._unlike(attribute, value, scope, before) or _names_the_category(
-                attribute, value, draft.category, scope
-            )
+            shape = self._unlike(attribute, value, draft.category, scope, before)
             if shape is not None:
                 return GateVerdict("failed", shape)
         return GateVerdict(
@@ -223,7 +221,12 @@ class LearningGate:
         )
 
     def _unlike(
-        self, attribute: str, value: str, scope: Sequence[CheckedProduct], lexicon: Lexicon
+        self,
+        attribute: str,
+        value: str,
+        category: str,
+        scope: Sequence[CheckedProduct],
+        lexicon: Lexicon,
     ) -> str | None:
         """Why a new value does not look like one of ``attribute``'s, or ``None``.
 
@@ -231,7 +234,8 @@ class LearningGate:
         check: the demo's tree showed "Brand: 'Snow Boots for Women Waterproof Faux'" and
         "Brand: 'Mineral Sunscreen Stick SPF 50 Zinc'" passing on that alone. A new value may
         be at most one word longer than the longest verified value of its attribute, and must
-        not contain a verified value of another attribute ("Stick" is a Form, "50" an SPF).
+        not contain a verified value of another attribute ("Stick" is a Form, "50" an SPF);
+        then the checks below: shape, part of another's value, last word, category name.
         """
         words = value_tokens(value)
         verified = [
@@ -256,6 +260,7 @@ class LearningGate:
             _unlike_shape(attribute, value, verified)
             or _part_of_other(attribute, value, lexicon)
             or _headed_like_other(attribute, value, lexicon)
+            or _names_the_category(attribute, value, category, verified)
         )
 
     # --- examples -------------------------------------------------------------------------
@@ -380,7 +385,7 @@ def _unlike_shape(attribute: str, value: str, known: Sequence[str]) -> str | Non
 
 
 def _names_the_category(
-    attribute: str, value: str, category: str, scope: Sequence[CheckedProduct]
+    attribute: str, value: str, category: str, verified: Sequence[str]
 ) -> str | None:
     """Why ``value``, made only of its category's own words, is no value of ``attribute``.
 
@@ -388,15 +393,14 @@ def _names_the_category(
     supervisor agreed on it, three of the five verified sunscreens have the word in their
     titles, and the lexicon still matched their real brands, so no verified product came out
     worse. Some attributes do take the category's name (OA-Mine labels "Conditioner" as a
-    conditioner's item form 73 times), so the value is held only when verified values of the
-    attribute exist in scope and none of them is made of the category's words.
+    conditioner's item form 73 times), so the value is held only when ``verified``, the
+    attribute's verified values in scope, exist and none of them is made of the category's words.
     """
-    words = {w for w in value_tokens(category) if w.isalnum()}
-    own = [w for w in value_tokens(value) if w.isalnum()]
+    words = set(_words(category))
+    own = _words(value)
     if not own or not set(own) <= words:
         return None
-    verified = [v for p in scope if (v := p.attributes.get(attribute)) is not None and v.strip()]
-    if not verified or any({w for w in value_tokens(v) if w.isalnum()} <= words for v in verified):
+    if not verified or any(set(_words(v)) <= words for v in verified):
         return None
     return (
         f"{attribute} = {value!r} names the category {category!r}; none of the "
@@ -458,13 +462,13 @@ def _headed_like_other(attribute: str, value: str, lexicon: Lexicon) -> str | No
     values (2.5 %; "French Roast" is a labelled flavour, "roast" ends roast types) and 470 of
     2,275 values of another attribute given for this one (21 %).
     """
-    words = [w for w in value_tokens(value) if w.isalnum()]
+    words = _words(value)
     head = words[-1] if words else ""
     if len(head) < HEAD_MIN_LETTERS or not head.isalpha():
         return None
 
     def ends(known_value: str) -> bool:
-        own = [w for w in value_tokens(known_value) if w.isalnum()]
+        own = _words(known_value)
         return bool(own) and own[-1] == head
 
     entries = lexicon.entries()
@@ -481,9 +485,13 @@ def _headed_like_other(attribute: str, value: str, lexicon: Lexicon) -> str | No
     return None
 
 
+def _words(value: str) -> list[str]:
+    """The words of a value, punctuation aside ("Tri-Ply" is two)."""
+    return [t for t in value_tokens(value) if t.isalnum()]
+
+
 def _word_count(value: str) -> int:
-    """Words of a value, punctuation aside ("Tri-Ply" is two)."""
-    return sum(1 for t in value_tokens(value) if t.isalnum())
+    return len(_words(value))
 
 
 def _nearest(
