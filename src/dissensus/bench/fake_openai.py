@@ -115,6 +115,12 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self.url = ""
 
+    def count_model(self, model: str) -> None:
+        """Count a readable request for ``model``. Under the lock: handler threads run at once,
+        and an unlocked ``+=`` on a Counter can lose an increment between its read and write."""
+        with self._lock:
+            self.by_model[model] += 1
+
     def next(self) -> tuple[int, Fault | None]:
         with self._lock:
             n = self.requests
@@ -157,7 +163,7 @@ def _handler(state: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             n, fault = state.next()  # counted on arrival, before anything can fail
             length = int(self.headers.get("Content-Length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")
-            state.by_model[str(request.get("model"))] += 1
+            state.count_model(str(request.get("model")))
             if fault == "hang":
                 time.sleep(state.hang_seconds)
                 self.close_connection = True
