@@ -433,3 +433,32 @@ async def test_a_new_value_headed_like_another_attributes_values_is_held() -> No
         "Brand", "Oslo W", evidence="Oslo W Nonstick Frying Pan 10in", category="Home > Cookware"
     )
     assert (await LearningGate(sized).check(wide)).passed
+
+
+async def test_a_new_value_inside_its_title_is_held_where_verified_ones_open_theirs() -> None:
+    cases = [
+        Checked(f"{brand} Case for {model}, {colour}", "Phone Cases", {"Brand": brand})
+        for brand, model, colour in [
+            ("Armorline", "iPhone 15", "Navy"),
+            ("Nuvola", "Galaxy S24", "Sage Green"),
+            ("Folio & Co", "iPhone 14", "Tan"),
+            ("Minimo", "Pixel 8", "Transparent"),
+        ]
+    ]
+    text = "Bamboo Wood Case for iPhone 15 - Eco Friendly - Natural\nTimbercraft real bamboo back"
+    # The demo's "Brand: 'Natural'": the case's colour, at the end of the title.
+    natural = value("Brand", "Natural", evidence=text, category="Phone Cases")
+    verdict = await LearningGate(cases).check(natural)
+    assert (verdict.outcome, verdict.reason) == (
+        "failed",
+        "Brand = 'Natural' is inside its title; 4 of the 4 verified Brand values begin theirs",
+    )
+    # The description's brand has no place in the title to judge; a brand opening its title
+    # passes; with fewer verified brands than the minimum, their place binds nothing.
+    timbercraft = value("Brand", "Timbercraft", evidence=text, category="Phone Cases")
+    assert (await LearningGate(cases).check(timbercraft)).passed
+    opening = value(
+        "Brand", "Woodlark", evidence="Woodlark Case for iPhone 15, Natural", category="Phone Cases"
+    )
+    assert (await LearningGate(cases).check(opening)).passed
+    assert (await LearningGate(cases[:3]).check(natural)).passed

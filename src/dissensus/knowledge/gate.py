@@ -10,7 +10,7 @@ against what people verified before any run uses it:
   *new* value must also look like its attribute's verified values (not longer, not lacking the
   digit or word they all have, not containing or being part of another attribute's value, not
   ending in the last word of another attribute's values, not the category's own name where
-  none of them is);
+  none of them is, not inside its title where nearly all of them open theirs);
 - an ``example`` learning's values must each occur in its text and agree with the verified
   catalog (a verified product with the same title) and with the lexicon (where the lexicon
   finds a value for an attribute, the example must say the same);
@@ -211,7 +211,8 @@ class LearningGate:
                     f"{attribute} = {value!r} is new and only the supervisor gave it; a new "
                     "value goes live when a worker gave it too, or when a person approves it",
                 )
-            shape = self._unlike(attribute, value, draft.category, scope, before)
+            source = draft.evidence.splitlines()[0] if draft.evidence else None
+            shape = self._unlike(attribute, value, draft.category, source, scope, before)
             if shape is not None:
                 return GateVerdict("failed", shape)
         return GateVerdict(
@@ -225,6 +226,7 @@ class LearningGate:
         attribute: str,
         value: str,
         category: str,
+        title: str | None,
         scope: Sequence[CheckedProduct],
         lexicon: Lexicon,
     ) -> str | None:
@@ -235,7 +237,8 @@ class LearningGate:
         "Brand: 'Mineral Sunscreen Stick SPF 50 Zinc'" passing on that alone. A new value may
         be at most one word longer than the longest verified value of its attribute, and must
         not contain a verified value of another attribute ("Stick" is a Form, "50" an SPF);
-        then the checks below: shape, part of another's value, last word, category name.
+        then the checks below: shape, part of another's value, last word, category name, place
+        in the title (``title``: the source product's, ``None`` when the draft has no text).
         """
         words = value_tokens(value)
         verified = [
@@ -261,6 +264,7 @@ class LearningGate:
             or _part_of_other(attribute, value, lexicon)
             or _headed_like_other(attribute, value, lexicon)
             or _names_the_category(attribute, value, category, verified)
+            or _placed_unlike(attribute, value, title, scope)
         )
 
     # --- examples -------------------------------------------------------------------------
@@ -483,6 +487,53 @@ def _headed_like_other(attribute: str, value: str, lexicon: Lexicon) -> str | No
                         f"{other}, does"
                     )
     return None
+
+
+TITLE_START_SHARE = 0.9
+"""Share of an attribute's verified values that begin their titles before a new value must too."""
+TITLE_START_MIN_VALUES = 4
+"""Verified values (found in their titles) needed before their place binds a new value."""
+
+
+def _placed_unlike(
+    attribute: str, value: str, title: str | None, scope: Sequence[CheckedProduct]
+) -> str | None:
+    """Why ``value`` sits in its title where ``attribute``'s verified values do not, or ``None``.
+
+    Sellers put the brand first: on OA-Mine train, 82-100 % of each category's verified brands
+    begin their titles, and no other attribute's values do. The demo had "Brand: 'Natural'"
+    live for a bamboo phone case whose title ends "- Natural" (its colour); the four verified
+    phone cases' brands all open their titles. When at least ``TITLE_START_MIN_VALUES`` of the
+    attribute's verified values occur in their titles and ``TITLE_START_SHARE`` of those begin
+    them, a new value found inside its own title but not at its start waits for a person. A
+    value found only in the description is not judged here: its place says nothing.
+
+    Chosen on OA-Mine train only (``train_0.2`` verified; as candidates, the gold values of the
+    other train records and a value of another attribute of the same record given for each, a
+    script outside the repository): of the values the rest of the gate passes, it holds 34 of
+    3,235 right new values (1.1 %) and 284 of 1,852 wrong ones (15 %); a share of 1.0 held 11
+    and 125. OA-Mine has at least 20 verified products per category, so the minimum count is
+    not measured there: 4 lets the check act in the demo's small categories.
+    """
+    if title is None or not _contains(title, value) or _begins(title, value):
+        return None
+    placed = [
+        _begins(p.title, v)
+        for p in scope
+        if (v := p.attributes.get(attribute)) is not None and _contains(p.title, v)
+    ]
+    first = sum(placed)
+    if len(placed) < TITLE_START_MIN_VALUES or first < TITLE_START_SHARE * len(placed):
+        return None
+    return (
+        f"{attribute} = {value!r} is inside its title; {first} of the {len(placed)} verified "
+        f"{attribute} values begin theirs"
+    )
+
+
+def _begins(text: str, value: str) -> bool:
+    needle = value_tokens(value)
+    return bool(needle) and value_tokens(text)[: len(needle)] == needle
 
 
 def _words(value: str) -> list[str]:
