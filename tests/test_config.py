@@ -74,3 +74,21 @@ def test_request_limits_override_by_provider_and_by_model_string() -> None:
     }
     with pytest.raises(ValueError, match="timeout_secs"):
         Settings.model_validate({"request_limits": {"openai": {"timeout_secs": 5}}})
+
+
+def test_the_environment_outranks_the_config_file_and_options_outrank_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("database_url: null\n")
+    monkeypatch.delenv("DISSENSUS_DATABASE_URL", raising=False)
+    assert Settings.load(config).database_url is None
+    monkeypatch.setenv("DISSENSUS_DATABASE_URL", "postgresql+psycopg://db/catalog")
+    assert Settings.load(config).database_url == "postgresql+psycopg://db/catalog"
+    config.write_text("database_url: sqlite:///elsewhere.db\n")
+    assert Settings.load(config).database_url == "postgresql+psycopg://db/catalog"
+    config.write_text("home: /from/the/file\n")
+    monkeypatch.setenv("DISSENSUS_HOME", str(tmp_path / "home"))
+    assert Settings.load(config).home == tmp_path / "home"
+    # An option given on the command line outranks both.
+    assert Settings.load(config, database_url="sqlite:///x.db").database_url == "sqlite:///x.db"

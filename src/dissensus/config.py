@@ -337,8 +337,12 @@ class Settings(_Strict):
             if not isinstance(raw, dict):
                 raise ConfigError(f"config file {str(path)!r} must be a mapping of settings")
             data.update(raw)
+        # The environment outranks the file: the example config's `database_url: null` once
+        # sent a run meant for PostgreSQL to the home's SQLite file without a word.
+        if home := os.environ.get("DISSENSUS_HOME"):
+            data["home"] = home
         if url := os.environ.get("DISSENSUS_DATABASE_URL"):
-            data.setdefault("database_url", url)
+            data["database_url"] = url
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(data)

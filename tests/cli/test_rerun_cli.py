@@ -91,6 +91,7 @@ def test_rerun_with_nothing_new_starts_no_run(past_run: Path) -> None:
         (["--from-run", "r1"], "only goes with --rerun"),
         ([], "give INPUT_PATH, --schema and --out"),
         (["--rerun", "affected", "--from-run", "nope"], "no run 'nope'"),
+        (["--rerun", "affected", "--from-run", "r1", "--engine", "ray"], "drop --engine ray"),
     ],
 )
 def test_run_option_mistakes_are_named(past_run: Path, args: list[str], message: str) -> None:

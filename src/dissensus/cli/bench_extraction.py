@@ -206,8 +206,8 @@ def extraction(
         str,
         typer.Option(
             "--evaluator",
-            help="Evaluator model, 'none' (default: it fits the 30-minute budget), or 'config' "
-            "to keep the settings' evaluator.",
+            help="Evaluator model, 'none' (default: the evaluator's calls do not fit the small "
+            "configuration's 20-minute budget), or 'config' to keep the settings' evaluator.",
         ),
     ] = "none",
     supervisor: Annotated[

@@ -24,7 +24,12 @@ __all__ = ["app"]
 
 app = typer.Typer(
     name="dissensus",
-    help="Self-learning product catalog enrichment: workers, disagreement, supervisor, knowledge.",
+    help="Self-learning product catalog enrichment: workers, disagreement, supervisor, knowledge."
+    "\n\nEnvironment: DISSENSUS_HOME (database and models, default ~/.dissensus), "
+    "DISSENSUS_DATABASE_URL (a database instead of SQLite in the home; outranks the --config "
+    "file), DISSENSUS_LOG_LEVEL, DISSENSUS_LLAMA_THREADS (local model threads, default half the "
+    "cores), DISSENSUS_ACTOR (who changes the knowledge base, default $USER), "
+    "OTEL_EXPORTER_OTLP_ENDPOINT (send traces; see tracing: in the settings).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -65,10 +70,5 @@ def main(
         ),
     ] = "warning",
 ) -> None:
-    """Self-learning product catalog enrichment.
-
-    Environment: DISSENSUS_HOME (database and models, default ~/.dissensus),
-    DISSENSUS_DATABASE_URL (a database instead of SQLite in the home), DISSENSUS_LOG_LEVEL,
-    OTEL_EXPORTER_OTLP_ENDPOINT (send traces; see tracing: in the settings).
-    """
+    """Options every command shares (the app's ``help`` above is what ``--help`` shows)."""
     configure_logging(log_level)

@@ -103,7 +103,8 @@ def list_items(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Items in claim order (needs a human, then low confidence, then audits; oldest first)."""
+    """Items in claim order (needs a human; then low confidence or a signal; then unverified
+    learnings; then audits; oldest first)."""
     _, database, queue = _open(config, db)
     if run_id is not None:
         require_run(database, run_id)
@@ -152,7 +153,7 @@ def next_item(
     run_id: Annotated[str | None, typer.Option("--run", help="Only this run.")] = None,
     reason: Annotated[
         ReviewReason | None,
-        typer.Option("--reason", help="needs_human, low_confidence, unverified or audit."),
+        typer.Option("--reason", help="needs_human, signal, low_confidence, unverified or audit."),
     ] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,

@@ -294,7 +294,12 @@ def run(
     ] = None,
     verified: Annotated[
         Path | None,
-        typer.Option("--verified", help="Verified catalog (JSONL/CSV) for the supervisor."),
+        typer.Option(
+            "--verified",
+            help="Verified catalog (JSONL/CSV): the supervisor's evidence, the lexicon's known "
+            "values, retrieved examples, the presence prior and the learning gate's evidence "
+            "(without it, machine-made learnings stay proposed).",
+        ),
     ] = None,
     rerun: Annotated[
         RerunMode | None,
@@ -366,6 +371,11 @@ def run(
     """
     settings = _settings(config, db, generator, evaluator, supervisor, batch_size, no_learning)
     ray: RayOptions | None = None
+    if engine == "ray" and rerun is not None:
+        # A rerun goes through the local pipeline; saying so beats running locally unasked.
+        raise typer.BadParameter(
+            "--rerun affected runs on this machine only; drop --engine ray", param_hint="--engine"
+        )
     if engine == "ray":
         require_ray()
         ray = RayOptions(actors=actors, address=ray_address)
