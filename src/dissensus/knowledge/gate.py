@@ -501,12 +501,13 @@ def _placed_unlike(
     """Why ``value`` sits in its title where ``attribute``'s verified values do not, or ``None``.
 
     Sellers put the brand first: on OA-Mine train, 82-100 % of each category's verified brands
-    begin their titles, and no other attribute's values do. The demo had "Brand: 'Natural'"
-    live for a bamboo phone case whose title ends "- Natural" (its colour); the four verified
-    phone cases' brands all open their titles. When at least ``TITLE_START_MIN_VALUES`` of the
-    attribute's verified values occur in their titles and ``TITLE_START_SHARE`` of those begin
-    them, a new value found inside its own title but not at its start waits for a person. A
-    value found only in the description is not judged here: its place says nothing.
+    begin their titles, and no other attribute's values reach 80 % anywhere. The demo had
+    "Brand: 'Natural'" live for a bamboo phone case whose title ends "- Natural" (its colour);
+    the four verified phone cases' brands all open their titles. When at least
+    ``TITLE_START_MIN_VALUES`` of the attribute's verified values occur in their titles and
+    ``TITLE_START_SHARE`` of those begin them, a new value found inside its own title but not at
+    its start waits for a person. A value found only in the description is not judged here: its
+    place says nothing.
 
     Chosen on OA-Mine train only (``train_0.2`` verified; as candidates, the gold values of the
     other train records and a value of another attribute of the same record given for each, a
