@@ -47,6 +47,39 @@ def test_malformed_schema_files(tmp_path: Path) -> None:
         CatalogSchema.load(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # A misspelt key once loaded as a category with no attributes: empty records, exit 0.
+        (
+            "categories:\n  - path: Bags\n    atributes:\n      - name: Brand\n",
+            "in category 'Bags': unknown key 'atributes'; did you mean 'attributes'?",
+        ),
+        (
+            "categories:\n  - path: Bags\n    attributes:\n      - {name: A, descripton: x}\n",
+            "in category 'Bags': unknown key 'descripton'; did you mean 'description'?",
+        ),
+        (
+            "categories:\n  - path: Bags\n    attributes: [{name: A}, {name: A}]\n",
+            "in category 'Bags': attributes: attribute 'A' is listed twice",
+        ),
+        (
+            "categories:\n  - path: Bags\n    attributes: [{name: A, values: []}]\n",
+            "in category 'Bags': attributes[0].values: List should have at least 1 item",
+        ),
+        ("categories: []\nversion: 2\n", "unknown key 'version'"),
+    ],
+)
+def test_schema_mistakes_are_named_with_their_category(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(text)
+    with pytest.raises(SchemaError) as caught:
+        CatalogSchema.load(schema)
+    assert message in str(caught.value)
+
+
 def test_product_validation_messages() -> None:
     with pytest.raises(RecordError, match="field 'id'"):
         Product.from_record({"title": "x", "category": "y"}, line=3)

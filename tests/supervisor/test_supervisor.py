@@ -103,7 +103,11 @@ async def test_gathered_mode_resolves_and_writes_value_and_example_learnings() -
     assert "Untrusted data, quoted" in request.prompt
     # A small model copies what it is shown: the workers' values are options, not prose.
     assert "Kaito Hoshi'" not in request.prompt and "generator-a" not in request.prompt
-    assert "Attributes to decide:\n- Brand (The maker)\n- Knife type" in request.prompt
+    # A closed set is named as the generators' prompts name it.
+    assert (
+        "Attributes to decide:\n- Brand (The maker)\n- Knife type (one of: Chef, Paring)"
+        in request.prompt
+    )
     assert "Learnings for this category" not in request.prompt  # nothing to show: no section
     # The category, not the record id: every prompt token is time on a local model.
     assert request.prompt.startswith("Category: Home > Knives\nTitle: ")

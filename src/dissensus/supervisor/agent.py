@@ -166,6 +166,7 @@ def describe_case(case: Case, *, positions: bool = True) -> str:
     for dispute in case.disputes:
         spec = specs.get(dispute.attribute)
         about = f" ({spec.description})" if spec and spec.description else ""
+        about += spec.choices if spec else ""
         if not positions:
             lines.append(f"- {dispute.attribute}{about}")
             continue

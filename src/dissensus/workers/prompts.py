@@ -64,9 +64,7 @@ def _attribute_lines(attributes: Sequence[AttributeSpec]) -> str:
         line = f"- {spec.name}"
         if spec.description:
             line += f": {spec.description}"
-        if spec.values:
-            line += f" (one of: {', '.join(spec.values)})"
-        lines.append(line)
+        lines.append(line + spec.choices)
     return "\n".join(lines)
 
 
