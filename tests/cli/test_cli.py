@@ -237,6 +237,23 @@ def test_run_writes_one_line_per_record_and_prints_the_summary(
     assert "enriching" not in again.stderr
 
 
+def test_a_run_where_every_record_failed_exits_1_after_writing_them(
+    home: Path, files: dict[str, Path]
+) -> None:
+    # A script that reads only the exit code once saw 0 for "0 products, 3 errors".
+    files["catalog"].write_text("{broken\n[1, 2]\n{}\n", encoding="utf-8")
+    args = ["run", str(files["catalog"]), "-s", str(files["schema"]), "-o", str(files["out"])]
+    result = invoke(*args, "--run-id", "all-bad", *ECHO)
+    assert result.exit_code == 1, result.stderr
+    assert "run all-bad: 0 products, 3 errors," in flat(result.stdout)
+    assert error_lines(result) == [
+        f"error: no record of '{files['catalog']}' could be enriched (3 errors); each output "
+        'line\'s "error" says why'
+    ]
+    lines = files["out"].read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and all(json.loads(line)["error"] for line in lines)
+
+
 def test_run_options_reach_the_settings(home: Path, files: dict[str, Path]) -> None:
     result = invoke(
         "run",
@@ -286,6 +303,25 @@ def test_a_missing_input_file_is_one_error_line_and_exit_1(
     result = invoke("run", str(missing), "-s", str(files["schema"]), "-o", str(files["out"]), *ECHO)
     assert_one_line_error(result, f"input file '{missing}' does not exist")
     assert not files["out"].exists()
+
+
+@pytest.mark.parametrize("out", ["catalog", "schema", "catalog.parquet"])
+def test_an_output_that_is_the_runs_own_file_is_refused_and_the_file_kept(
+    home: Path, files: dict[str, Path], out: str
+) -> None:
+    # `run same.jsonl --out same.jsonl` once emptied the input and reported 0 products.
+    catalog = files["catalog"]
+    if out == "catalog.parquet":
+        catalog = catalog.rename(catalog.with_suffix(".parquet"))
+        files["catalog"] = catalog
+        target = catalog.parent / "." / catalog.name  # the same file, written another way
+    else:
+        target = files[out]
+    before = target.read_bytes()
+    result = invoke("run", str(catalog), "-s", str(files["schema"]), "-o", str(target), *ECHO)
+    assert result.exit_code == 1
+    assert "would destroy it: choose another --out" in " ".join(result.output.split())
+    assert target.read_bytes() == before
 
 
 def test_a_bad_schema_is_one_error_line_and_exit_1(

@@ -524,6 +524,20 @@ async def test_an_unusable_input_fails_before_a_run_is_recorded(
         assert session.scalars(select(Run)).all() == []
 
 
+async def test_an_output_that_is_the_input_is_refused_before_a_run_is_recorded(
+    tmp_path: Path, db: Database, schema_path: Path
+) -> None:
+    catalog = write_catalog(tmp_path / "catalog.jsonl", [K1, P1])
+    before = catalog.read_bytes()
+    runner = Runner(settings(), db=db, open_model=ModelPool())
+    for out in (catalog, tmp_path / "." / "catalog.jsonl", schema_path):
+        with pytest.raises(InputError, match="would destroy it: choose another --out"):
+            await runner.run(RunRequest(catalog, schema_path, out, run_id="same"))
+    assert catalog.read_bytes() == before
+    with db.read() as session:
+        assert session.scalars(select(Run)).all() == []
+
+
 async def test_a_disputed_attribute_the_supervisor_leaves_out_waits_for_review(
     tmp_path: Path, db: Database, schema_path: Path
 ) -> None:

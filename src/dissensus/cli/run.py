@@ -18,7 +18,7 @@ from rich.table import Table
 from dissensus.cli._common import console, err_console, friendly_errors, open_database
 from dissensus.cli._progress import progress_bar
 from dissensus.config import GeneratorConfig, GeneratorStyle, Settings
-from dissensus.errors import MissingExtraError
+from dissensus.errors import InputError, MissingExtraError
 from dissensus.llm import ModelPool
 from dissensus.observability.metrics import (
     MetricsServer,
@@ -29,6 +29,7 @@ from dissensus.observability.metrics import (
 )
 from dissensus.observability.tracing import Tracing
 from dissensus.pipeline import Runner, RunRequest, RunSummary, new_run_id
+from dissensus.pipeline.inputs import refuse_overwrite
 from dissensus.pipeline.outputs import copy_jsonl, write_parquet
 from dissensus.pipeline.ray_engine import RayOptions, require_ray
 from dissensus.pipeline.rerun import RerunReport, rerun_affected, rerun_paths
@@ -433,6 +434,9 @@ def run(
     if str(input_path) == "-":
         input_path = _spool_stdin(settings, the_run)
     to_stdout = str(out) == "-"
+    if not to_stdout:
+        # Before any model loads; a Parquet output is written after the run, from its JSONL.
+        refuse_overwrite(out, (input_path, schema, verified))
     to_parquet = out.suffix.lower() == ".parquet"
     if to_parquet:
         _require_pyarrow()
@@ -457,6 +461,7 @@ def run(
     if to_stdout:
         copy_jsonl(jsonl, sys.stdout)
         print_summary(summary, to=err_console)
+        _refuse_empty(summary, input_path)
         return
     if as_json:
         print(summary.model_dump_json())
@@ -470,8 +475,19 @@ def run(
             f"output: {escape(str(out))} ({rows} rows; the run's JSONL: {escape(str(jsonl))})",
             highlight=False,
         )
-        return
-    where.print(f"output: {escape(str(out))}", highlight=False)
+    else:
+        where.print(f"output: {escape(str(out))}", highlight=False)
+    _refuse_empty(summary, input_path)
+
+
+def _refuse_empty(summary: RunSummary, input_path: Path) -> None:
+    """Exit 1 when no record could be enriched: "the work failed", for a script or CI step
+    that reads only the exit code (it used to be 0 with every record an error line)."""
+    if summary.nothing_enriched:
+        raise InputError(
+            f"no record of {str(input_path)!r} could be enriched ({summary.errors} errors); "
+            'each output line\'s "error" says why'
+        )
 
 
 def _spool_stdin(settings: Settings, run_id: str) -> Path:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from dissensus.domain import Product
 from dissensus.errors import InputError, MissingExtraError, RecordError
 
-__all__ = ["InputRecord", "count_records", "file_sha256", "read_records"]
+__all__ = ["InputRecord", "count_records", "file_sha256", "read_records", "refuse_overwrite"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,26 @@ def _format(path: Path) -> str:
     raise InputError(
         f"input {str(path)!r}: unknown format {suffix!r}; use .jsonl, .csv or .parquet"
     )
+
+
+def refuse_overwrite(out: Path, sources: Iterable[Path | None]) -> None:
+    """Refuse an output path that is one of the run's own files.
+
+    The output is opened for writing before the input is read, so ``run same.jsonl --out
+    same.jsonl`` once emptied the input and reported "0 products, 0 errors".
+    """
+    for source in sources:
+        if source is not None and _same_file(out, source):
+            raise InputError(
+                f"the output {str(out)!r} is the run's own file {str(source)!r}; writing it "
+                "would destroy it: choose another --out"
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
 
 
 def _require(path: Path) -> None:

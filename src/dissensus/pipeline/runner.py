@@ -48,7 +48,13 @@ from dissensus.observability.metrics import ProductOutcomeLabel, RunMetrics
 from dissensus.observability.tracing import Tracing
 from dissensus.pipeline.compaction import auto_compaction
 from dissensus.pipeline.evidence import CategoryEvidence, EvidenceSource
-from dissensus.pipeline.inputs import InputRecord, count_records, file_sha256, read_records
+from dissensus.pipeline.inputs import (
+    InputRecord,
+    count_records,
+    file_sha256,
+    read_records,
+    refuse_overwrite,
+)
 from dissensus.pipeline.ray_engine import RayOptions
 from dissensus.pipeline.replay import RuleReplay
 from dissensus.pipeline.stages import ProductEnricher, ProductOutcome
@@ -186,6 +192,9 @@ class Runner:
     async def run(self, request: RunRequest) -> RunSummary:
         """Run (or resume) to the end and return the summary."""
         started = time.perf_counter()
+        refuse_overwrite(
+            request.out_path, (request.input_path, request.schema_path, request.verified_path)
+        )
         schema = CatalogSchema.load(request.schema_path)
         catalog = VerifiedCatalog.load(request.verified_path) if request.verified_path else None
         # Check the input before a run row names it: a missing file or an unknown format is an

@@ -73,6 +73,11 @@ class RunSummary(BaseModel):
     """``None`` when the run wrote no learnings."""
 
     @property
+    def nothing_enriched(self) -> bool:
+        """Records failed and none was enriched: a failed run, not a partial one."""
+        return self.errors > 0 and self.products == 0
+
+    @property
     def consensus_rate(self) -> float:
         """Share of attributes settled by worker agreement alone."""
         return self.statuses.get("consensus", 0) / self.attributes if self.attributes else 0.0
