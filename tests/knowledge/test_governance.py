@@ -7,6 +7,7 @@ import pytest
 from dissensus.domain import LearningDraft
 from dissensus.errors import KnowledgeError
 from dissensus.knowledge import DeploymentPolicy, Governance, KnowledgeBase, MemoryManager
+from dissensus.knowledge.knowledge_base import confirming_product
 from dissensus.llm.testing import QueuedLLM
 
 from .conftest import path
@@ -226,6 +227,28 @@ def test_confirm_counts_distinct_later_cases_and_activates_at_the_threshold(
         "status",
     ]
     assert kb.history()[-1].reason == "confirmed by 2 later case(s) (needs 2)"
+
+
+def test_the_same_product_in_a_later_run_is_no_confirmation(kb: KnowledgeBase) -> None:
+    # Running a catalog again drafts its mistakes again: "Brand: 'Nylon'" from run 2 of the
+    # same backpack once counted as a second case.
+    kb.ensure_path(path("Bags"))
+    learning = kb.add(
+        node_key="/bags", text="Brand: 'Nylon'", actor="mm", status="proposed", sources=["r1:b1"]
+    )
+    again = kb.confirm(learning.id, "r2:b1", actor="mm", activate_after=1)
+    assert (again.status, again.sources) == ("proposed", ["r1:b1", "r2:b1"])
+    assert kb.history()[-1].reason == (
+        "drafted again by r2:b1, about a product already among its sources: no new confirmation"
+    )
+    other = kb.confirm(learning.id, "r2:b7", actor="mm", activate_after=1)
+    assert other.status == "active"
+    assert [confirming_product(s) for s in ("r1:b:1", "review:4:r1:b1", "review:4", "ana")] == [
+        "b:1",
+        "b1",
+        "review:4",
+        "ana",
+    ]
 
 
 def test_without_a_threshold_confirmations_only_add_provenance(kb: KnowledgeBase) -> None:

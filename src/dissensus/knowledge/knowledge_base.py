@@ -50,6 +50,7 @@ __all__ = [
     "TRANSITIONS",
     "DuplicateLearning",
     "KnowledgeBase",
+    "confirming_product",
 ]
 
 
@@ -325,7 +326,9 @@ class KnowledgeBase:
         A new ``source`` joins the learning's sources (a ``confirm`` event; a source already
         there changes nothing, so a resumed run confirms nothing twice). A ``proposed`` learning
         with at least ``activate_after`` confirming cases beyond its first source becomes
-        ``active`` (a ``status`` event).
+        ``active`` (a ``status`` event). Cases count by the product they are about
+        (:func:`confirming_product`): running the same catalog again drafts the same mistakes
+        again, and once confirmed them.
 
         Args:
             activate_after: Confirmations that activate a proposed learning; ``None`` never.
@@ -333,12 +336,15 @@ class KnowledgeBase:
         with self._db.write() as session:
             row = self._require_learning(session, learning_id, lock=True)
             if source and source not in row.sources:
+                seen = {confirming_product(s) for s in row.sources}
                 before = snapshot(row)
                 row.sources = union(row.sources, [source])
                 session.flush()
                 why = reason or f"drafted again by {source}"
+                if confirming_product(source) in seen:
+                    why += ", about a product already among its sources: no new confirmation"
                 self._event(session, "confirm", actor, why, row=row, before=before)
-            confirmations = max(0, len(row.sources) - 1)
+            confirmations = max(0, len({confirming_product(s) for s in row.sources}) - 1)
             if (
                 activate_after is not None
                 and row.status == "proposed"
@@ -650,3 +656,20 @@ def _withdraw_approval(row: LearningRow) -> None:
     # ``promote`` publishes it; an active one stays as published.
     if row.status == "proposed":
         row.approved = False
+
+
+def confirming_product(source: str) -> str:
+    """The product a learning's source speaks for, so confirmations count products, not runs.
+
+    Case sources are ``RUN:PRODUCT`` and a reviewer's ``review:ITEM:RUN:PRODUCT``; a source of
+    another shape (a person's name, ``review:ITEM``) is its own product. Product ids may hold
+    colons, so only the known prefixes are taken off.
+    """
+    rest = source
+    if rest.startswith("review:"):
+        parts = rest.split(":", 2)
+        if len(parts) < 3:
+            return source
+        rest = parts[2]
+    run, sep, product = rest.partition(":")
+    return product if sep and run and product else source
