@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from dissensus.errors import UnknownRunError
 from dissensus.observability.costs import spend_by_category
-from dissensus.pipeline.store import RunStore
+from dissensus.pipeline.store import RunStore, run_state
 from dissensus.pipeline.summary import RunSummary, summarize
 from dissensus.storage import Database, Run, RunProduct
 
@@ -29,7 +29,8 @@ class RunView(BaseModel):
 
     run_id: str
     status: str
-    """``running``, ``completed`` or ``failed``/``interrupted`` (see the runner)."""
+    """``running``, ``completed``, or ``stopped``: its process ended before the run did (killed,
+    interrupted or failed); ``dissensus run ... --run-id RUN`` resumes it."""
     created_at: datetime
     finished_at: datetime | None
     input_path: str
@@ -84,7 +85,7 @@ def _view(
         final = False
     return RunView(
         run_id=run.id,
-        status=run.status,
+        status=run_state(run),
         created_at=run.created_at,
         finished_at=run.finished_at,
         input_path=run.input_path,

@@ -87,6 +87,16 @@ def _holder(run: Run, me: RunOwner, now: datetime) -> str | None:
     return f"process {other.pid} on {other.host} (last heartbeat {ago} s ago)"
 
 
+def run_state(run: Run, now: datetime | None = None) -> str:
+    """What a run is doing, for people: its status, or ``stopped`` for a ``running`` run whose
+    process is gone (killed, or failed before its end: a model without an API key). Such a run
+    once showed as running forever; it resumes with its run id."""
+    if run.status != "running":
+        return run.status
+    held = _holder(run, RunOwner.current(), now or utcnow()) is not None
+    return "running" if held else "stopped"
+
+
 class RunStore:
     """Reads and writes one run's rows."""
 
