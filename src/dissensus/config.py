@@ -347,8 +347,8 @@ class Settings(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            where = f"config file {str(path)!r}" if path else "settings"
-            raise ConfigError(f"{where} are invalid: {_explain(exc)}") from exc
+            where = f"config file {str(path)!r} is" if path else "settings are"
+            raise ConfigError(f"{where} invalid: {_explain(exc)}") from exc
 
     def deployment(self) -> DeploymentPolicy:
         """The deployment mode and confirmations, as the knowledge room takes them."""

@@ -89,9 +89,16 @@ def test_release_gives_an_item_back_and_only_its_holder_may(db: Database) -> Non
     (item_id,) = seed(db, 1)
     queue = ReviewQueue(db)
     queue.claim(item_id, reviewer="ann")
-    with pytest.raises(ReviewError, match="not claimed by 'bob'"):
+    # The refusal says who holds it, and how to release it as them.
+    with pytest.raises(ReviewError) as refused:
         queue.release(item_id, reviewer="bob")
+    assert str(refused.value) == (
+        f"review item {item_id} is not claimed by 'bob': it is claimed by 'ann' "
+        "(--reviewer names who releases it)"
+    )
     assert queue.release(item_id, reviewer="ann").state == "open"
+    with pytest.raises(ReviewError, match="it is open, not claimed"):
+        queue.release(item_id, reviewer="ann")
     claimed = queue.claim_next(reviewer="bob")
     assert claimed is not None and claimed.id == item_id
 

@@ -400,7 +400,12 @@ class ReviewQueue:
         with self.db.write() as session:
             row = _require(session, item_id, lock=True)
             if row.state != "claimed" or row.claimed_by != reviewer:
-                raise ReviewError(f"review item {item_id} is not claimed by {reviewer!r}")
+                held = (
+                    f"it is claimed by {row.claimed_by!r} (--reviewer names who releases it)"
+                    if row.state == "claimed"
+                    else f"it is {row.state}, not claimed"
+                )
+                raise ReviewError(f"review item {item_id} is not claimed by {reviewer!r}: {held}")
             row.state = "open"
             row.claim_expires_at = None
             return _item(row, now)
